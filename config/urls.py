@@ -1,0 +1,37 @@
+from django.contrib import admin
+from django.http import HttpRequest, JsonResponse
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from reservations.api.views import EventListView, ReservationViewSet
+from stock.api.views import StockViewSet
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("reservations", ReservationViewSet, basename="reservation")
+
+stock_list = StockViewSet.as_view({"get": "list"})
+stock_detail = StockViewSet.as_view({"get": "retrieve", "put": "upsert"})
+
+
+def health(request: HttpRequest) -> JsonResponse:
+    """Liveness: the process answers. Open to load balancers, like the API docs."""
+    return JsonResponse({"status": "ok"})
+
+
+api_v1 = [
+    path("", include(router.urls)),
+    path("stock/", stock_list, name="stock-list"),
+    path("stock/<str:sku>/", stock_detail, name="stock-detail"),
+    path("events/", EventListView.as_view(), name="event-list"),
+]
+
+urlpatterns = [
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("admin/", admin.site.urls),
+    path("healthz", health, name="health"),
+]

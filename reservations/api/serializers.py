@@ -1,0 +1,99 @@
+"""Request and response shapes. Validation here is about shape; business rules are in the services."""
+
+from django.conf import settings
+from rest_framework import serializers
+
+from ..models import Event, Reservation, ReservationStatus
+from ..selectors import effective_status
+from .fields import OffsetDateTimeField, StrictIntegerField
+
+INT32_MAX = 2_147_483_647
+
+
+def _quantity_field(**kwargs) -> StrictIntegerField:
+    return StrictIntegerField(min_value=1, max_value=settings.RESERVATION_MAX_QUANTITY, **kwargs)
+
+
+class ReservationCreateSerializer(serializers.Serializer):
+    user_id = serializers.CharField(max_length=128)
+    sku = serializers.CharField(max_length=64)
+    quantity = _quantity_field()
+    channel = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+
+
+class ReservationUpdateSerializer(serializers.Serializer):
+    timestamp = OffsetDateTimeField(help_text="When the client made the change; ISO 8601 with offset.")
+    user_id = serializers.CharField(max_length=128)
+    sku = serializers.CharField(max_length=64)
+    old_quantity = StrictIntegerField(min_value=1, max_value=INT32_MAX)
+    new_quantity = _quantity_field(help_text="1..RESERVATION_MAX_QUANTITY; to release everything, delete.")
+
+
+class ReservationUpdateResultSerializer(serializers.Serializer):
+    reservation_id = serializers.UUIDField()
+    sku = serializers.CharField()
+    new_quantity = serializers.IntegerField()
+    old_quantity = serializers.IntegerField()
+    expires_at = serializers.DateTimeField()
+    event_id = serializers.IntegerField(help_text="The outbox event of this change.")
+
+
+class ReservationSerializer(serializers.ModelSerializer):
+    sku = serializers.CharField(source="sku_id")
+    status = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Reservation
+        fields = [
+            "reservation_id",
+            "user_id",
+            "sku",
+            "quantity",
+            "status",
+            "channel",
+            "expires_at",
+            "created_at",
+            "updated_at",
+            "confirmed_at",
+        ]
+
+    def get_status(self, reservation: Reservation) -> ReservationStatus:
+        """A temporary reservation whose TTL has passed shows `expired` even before the sweep."""
+        return effective_status(reservation)
+
+
+class ReservationListQuerySerializer(serializers.Serializer):
+    user_id = serializers.CharField(required=False, max_length=128)
+    sku = serializers.CharField(required=False, max_length=64)
+    status = serializers.ChoiceField(choices=ReservationStatus.choices, required=False)
+
+
+class EventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Event
+        fields = [
+            "event_id",
+            "type",
+            "occurred_at",
+            "reservation_id",
+            "user_id",
+            "sku",
+            "old_quantity",
+            "new_quantity",
+            "status",
+            "channel",
+            "actor",
+            "request_id",
+            "code",
+            "operation",
+        ]
+
+
+class EventPageSerializer(serializers.Serializer):
+    results = EventSerializer(many=True)
+    next_after = serializers.IntegerField(help_text="Pass as `after` to read the next page.")
+
+
+class EventQuerySerializer(serializers.Serializer):
+    after = serializers.IntegerField(min_value=0, required=False, default=0)
+    limit = serializers.IntegerField(min_value=1, max_value=1000, required=False, default=100)

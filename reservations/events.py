@@ -1,0 +1,90 @@
+"""Writing outbox events. Callers are inside the transaction of the change the event describes
+(except `reservation.rejected`, written after the rollback of a refused attempt)."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import connection
+
+from .db import dt_param, uuid_param
+from .models import Event
+
+EVENT_TABLE = Event._meta.db_table
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who did it: an API client or an operator, and the request it came with."""
+
+    name: str
+    request_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class EventData:
+    type: str
+    occurred_at: datetime
+    reservation_id: uuid.UUID | None = None
+    user_id: str = ""
+    sku: str = ""
+    old_quantity: int | None = None
+    new_quantity: int | None = None
+    status: str = ""
+    channel: str = ""
+    code: str = ""
+    operation: str = ""
+
+
+_INSERT = (
+    f"INSERT INTO {EVENT_TABLE} (type, occurred_at, reservation_id, user_id, sku, old_quantity, new_quantity, "
+    "status, channel, actor, request_id, code, operation) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING event_id"
+)
+
+
+def event_record(data: EventData, actor: Actor) -> int:
+    """Insert one event and return its `event_id`."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _INSERT,
+            [
+                data.type,
+                dt_param(data.occurred_at),
+                uuid_param(data.reservation_id) if data.reservation_id else None,
+                data.user_id,
+                data.sku,
+                data.old_quantity,
+                data.new_quantity,
+                data.status,
+                data.channel,
+                actor.name,
+                actor.request_id,
+                data.code,
+                data.operation,
+            ],
+        )
+        return cursor.fetchone()[0]
+
+
+def events_record_many(items: list[EventData], actor: Actor) -> None:
+    """Insert many events in one round trip (the expiry sweep)."""
+    Event.objects.bulk_create(
+        [
+            Event(
+                type=item.type,
+                occurred_at=item.occurred_at,
+                reservation_id=item.reservation_id,
+                user_id=item.user_id,
+                sku=item.sku,
+                old_quantity=item.old_quantity,
+                new_quantity=item.new_quantity,
+                status=item.status,
+                channel=item.channel,
+                actor=actor.name,
+                request_id=actor.request_id,
+            )
+            for item in items
+        ],
+        batch_size=1000,
+    )
