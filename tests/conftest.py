@@ -79,9 +79,7 @@ def snapshot(reservation_id: Any) -> dict[str, Any]:
 
 def make_overdue(reservation_id: Any, seconds_ago: int = 5) -> None:
     """Move a reservation's TTL into the past (as if time had passed)."""
-    Reservation.objects.filter(pk=reservation_id).update(
-        expires_at=datetime.now(UTC) - timedelta(seconds=seconds_ago)
-    )
+    Reservation.objects.filter(pk=reservation_id).update(expires_at=datetime.now(UTC) - timedelta(seconds=seconds_ago))
 
 
 def iso_now(offset_seconds: float = 0) -> str:

@@ -1,0 +1,93 @@
+"""Case C07 and friends: several real PostgreSQL connections at once (threads), no interleaving tricks."""
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from reservations.models import Reservation
+from stock.models import Stock
+from tests.test_acceptance_update import create, update
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def run_together(*calls: Callable[[], Any]) -> list[Any]:
+    """Start every call on its own thread (own DB connection) at the same instant; return results in order."""
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+
+    def worker(index: int, call: Callable[[], Any]) -> None:
+        try:
+            barrier.wait()
+            results[index] = call()
+        except Exception as exc:
+            results[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return results
+
+
+def client_with(key: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    return client
+
+
+def test_c07_no_oversell(make_stock, api_key):
+    key = api_key()
+    outcomes: Counter[tuple[int, ...]] = Counter()
+    for round_number in range(50):
+        sku = f"HOT-{round_number}"
+        make_stock(sku, on_hand=5)
+        a, b = client_with(key), client_with(key)
+
+        results = run_together(lambda a=a, sku=sku: create(a, "A", sku, 3), lambda b=b, sku=sku: create(b, "B", sku, 3))
+
+        codes = tuple(sorted(r.status_code for r in results))
+        outcomes[codes] += 1
+        refused = next(r for r in results if r.status_code == 403)
+        assert refused.json()["code"] == "Reservations.Stock_insuficiente"
+        stock = Stock.objects.get(sku=sku)
+        assert stock.reserved == 3
+        assert Reservation.objects.filter(sku_id=sku).count() == 1
+    assert outcomes == {(201, 403): 50}
+
+
+def test_concurrent_increases_of_one_sku_never_exceed_on_hand(make_stock, api_key):
+    make_stock("S", on_hand=10)
+    key = api_key()
+    users = [f"U{i}" for i in range(8)]
+    for user in users:
+        assert create(client_with(key), user, "S", 1).status_code == 201
+
+    # every user tries to go from 1 to 3 (+2 each, 16 wanted, 2 free)
+    results = run_together(*[lambda u=u: update(client_with(key), u, "S", 1, 3) for u in users])
+
+    codes = Counter(r.status_code for r in results)
+    assert codes == {200: 1, 403: 7}
+    assert Stock.objects.get(sku="S").reserved == 10
+    assert sum(Reservation.objects.filter(sku_id="S").values_list("quantity", flat=True)) == 10
+
+
+def test_concurrent_identical_updates_apply_once(make_stock, api_key):
+    make_stock("S", on_hand=10)
+    key = api_key()
+    create(client_with(key), "A", "S", 3)
+    timestamp = "2026-12-03T12:00:00+00:00"
+
+    results = run_together(*[lambda: update(client_with(key), "A", "S", 3, 5, timestamp=timestamp) for _ in range(4)])
+
+    assert [r.status_code for r in results] == [200, 200, 200, 200]
+    assert len({r.content for r in results}) == 1  # the replays answer the original body
+    assert Stock.objects.get(sku="S").reserved == 5
