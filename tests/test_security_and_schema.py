@@ -66,6 +66,8 @@ def test_docs_use_no_cdn(anonymous):
     html = anonymous.get("/api/docs/").content.decode()
     assert "cdn" not in html.lower() and "/static/drf_spectacular_sidecar/" in html
     assert "cdn" not in anonymous.get("/api/redoc/").content.decode().lower()
+    for asset in ("swagger-ui-dist/swagger-ui-bundle.js", "redoc/bundles/redoc.standalone.js"):
+        assert anonymous.get(f"/static/drf_spectacular_sidecar/{asset}").status_code == 200, asset
 
 
 def test_wrong_and_revoked_keys_are_401(make_stock, api_key):

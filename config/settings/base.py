@@ -38,6 +38,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "reservations.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -114,6 +115,10 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# WhiteNoise serves the admin's and Swagger UI / Redoc's assets (drf-spectacular-sidecar) from the app
+# itself, so the docs need no CDN and no separate web server, with DEBUG off too.
+WHITENOISE_USE_FINDERS = True
 
 # --- REST framework and OpenAPI -------------------------------------------------------------------
 REST_FRAMEWORK = {
