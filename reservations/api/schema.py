@@ -3,21 +3,7 @@
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
-from ..errors import (
-    DomainError,
-    Forbidden,
-    InsufficientStock,
-    InvalidRequest,
-    NotFound,
-    QuantityConflict,
-    ReservationDefinitive,
-    ReservationExists,
-    ReservationExpired,
-    StaleRequest,
-    Throttled,
-    Unauthorized,
-    failed_code,
-)
+from ..errors import DomainError, Forbidden, InvalidRequest, Throttled, Unauthorized, failed_code
 
 Problem = inline_serializer(
     name="Problem",
@@ -59,14 +45,3 @@ def problems(*errors: type[DomainError], operation: str | None = None) -> dict[i
         for status, entries in sorted(by_status.items())
     }
 
-
-__all__ = [
-    "InsufficientStock",
-    "NotFound",
-    "QuantityConflict",
-    "ReservationDefinitive",
-    "ReservationExists",
-    "ReservationExpired",
-    "StaleRequest",
-    "problems",
-]
