@@ -44,4 +44,3 @@ def problems(*errors: type[DomainError], operation: str | None = None) -> dict[i
         )
         for status, entries in sorted(by_status.items())
     }
-
