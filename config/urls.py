@@ -35,3 +35,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", health, name="health"),
 ]
+
+handler404 = "reservations.api.problems.not_found_view"

@@ -24,6 +24,12 @@ class DomainError(Exception):
 class InvalidRequest(DomainError):
     code, status, title = "Reservations.Invalid_request", 400, "Invalid request"
 
+    def __init__(self, detail: str = "", *, field: str | None = None, **extra: Any) -> None:
+        # Same `errors` member as a refused request body: {field: [message]}.
+        if field is not None:
+            extra.setdefault("errors", {field: [detail]})
+        super().__init__(detail, **extra)
+
 
 class Unauthorized(DomainError):
     code, status, title = "Reservations.Unauthorized", 401, "Authentication required"

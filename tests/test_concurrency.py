@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 from reservations.models import Reservation
 from stock.models import Stock
+from tests.conftest import iso_now
 from tests.test_acceptance_update import create, update
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -84,7 +85,7 @@ def test_concurrent_identical_updates_apply_once(make_stock, api_key):
     make_stock("S", on_hand=10)
     key = api_key()
     create(client_with(key), "A", "S", 3)
-    timestamp = "2026-12-03T12:00:00+00:00"
+    timestamp = iso_now()
 
     results = run_together(*[lambda: update(client_with(key), "A", "S", 3, 5, timestamp=timestamp) for _ in range(4)])
 

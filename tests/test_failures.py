@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 
 from reservations.models import Reservation
-from tests.conftest import snapshot
+from tests.conftest import iso_now, snapshot
 from tests.test_acceptance_update import CREATE, create
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -94,7 +94,7 @@ def test_lock_timeout_is_a_clean_update_failed(api, make_stock, settings):
         response = api.post(
             "/api/v1/reservations/update/",
             {
-                "timestamp": "2026-12-03T12:00:00+00:00",
+                "timestamp": iso_now(),
                 "user_id": "A",
                 "sku": "S",
                 "old_quantity": 2,

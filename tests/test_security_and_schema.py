@@ -1,8 +1,11 @@
 """Authentication, scopes, throttling, the error catalogue and the OpenAPI schema."""
 
+from datetime import timedelta
+
 import pytest
 from django.core.management import call_command
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from reservations.errors import CATALOGUE
@@ -150,9 +153,9 @@ def test_every_catalogue_code_is_reachable(api, make_stock):
     note(create(api, "A", "S", 1))
     note(update(api, "A", "S", 2, 1))
     note(update(api, "B", "S", 1, 2))
-    t = "2026-12-03T12:00:00+00:00"
-    update(api, "A", "S", 1, 2, timestamp=t)
-    note(update(api, "A", "S", 2, 1, timestamp="2026-12-03T11:00:00+00:00"))
+    t = timezone.now()
+    update(api, "A", "S", 1, 2, timestamp=t.isoformat())
+    note(update(api, "A", "S", 2, 1, timestamp=(t - timedelta(minutes=1)).isoformat()))
     api.post(f"{CREATE}{reservation}/confirm/")
     note(update(api, "A", "S", 2, 1))
     other = create(api, "C", "S", 0 + 1)  # stock is gone: 403 again, fine

@@ -78,7 +78,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    # Persistent connections pay off under gunicorn's fixed workers (production sets 60); runserver opens a
+    # thread per request, where they would pile up, so the default closes them.
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     # A lock wait longer than this is a failure answered with the operation's `_failed` code,
     # not a request that hangs until the client times out.
@@ -100,6 +102,11 @@ RESERVATION_TTL_SECONDS = env.int("RESERVATION_TTL_SECONDS", default=900)
 RESERVATION_MAX_QUANTITY = env.int("RESERVATION_MAX_QUANTITY", default=1000)
 RESERVATION_SWEEP_SECONDS = env.int("RESERVATION_SWEEP_SECONDS", default=30)
 EXPORT_INTERVAL_SECONDS = env.int("EXPORT_INTERVAL_SECONDS", default=300)
+# How far a client's updateReservation `timestamp` may run ahead of our clock, or lag behind it.
+UPDATE_TIMESTAMP_MAX_FUTURE_SECONDS = env.int("UPDATE_TIMESTAMP_MAX_FUTURE_SECONDS", default=300)
+UPDATE_TIMESTAMP_MAX_AGE_SECONDS = env.int("UPDATE_TIMESTAMP_MAX_AGE_SECONDS", default=86400)
+# Failed API-key authentications allowed per client address and minute before answering 429.
+AUTH_FAILURES_PER_MINUTE = env.int("AUTH_FAILURES_PER_MINUTE", default=30)
 # How many times a write that hit a deadlock or serialization failure is retried before the client
 # gets the operation's `_failed` code.
 DB_RETRY_ATTEMPTS = env.int("DB_RETRY_ATTEMPTS", default=3)
@@ -127,7 +134,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["reservations.api.auth.ClientRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"client": env("API_THROTTLE_RATE", default="6000/min")},
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["reservations.api.parsers.SafeJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "reservations.api.problems.problem_exception_handler",
     "UNAUTHENTICATED_USER": None,

@@ -2,9 +2,11 @@
 
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import cache
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
@@ -39,17 +41,33 @@ class ApiKeyAuthentication(BaseAuthentication):
         try:
             client = ApiClient.objects.get_from_key(key.strip())
         except ApiClient.DoesNotExist:
+            self._count_failure(request)
             raise AuthenticationFailed("invalid or revoked API key") from None
         if client.has_expired:
             raise AuthenticationFailed("expired API key")
         return ClientPrincipal(client), client
+
+    @staticmethod
+    def _count_failure(request: Request) -> None:
+        """Bound key guessing: too many bad keys from one address within a minute → 429."""
+        cache_key = f"authfail:{request.META.get('REMOTE_ADDR', '')}"
+        cache.add(cache_key, 0, timeout=60)
+        try:
+            failures = cache.incr(cache_key)
+        except ValueError:  # expired between add and incr
+            failures = 1
+        if failures > settings.AUTH_FAILURES_PER_MINUTE:
+            raise Throttled(wait=60, detail="too many failed authentications")
 
     def authenticate_header(self, request: Request) -> str:
         return KEYWORD  # makes DRF answer 401 (not 403) to a missing key
 
 
 class HasScope(BasePermission):
-    """Views declare `required_scopes = {action_or_method: scope}`; a client needs that scope."""
+    """Views declare `required_scopes = {action_or_method: scope}`; a client needs that scope.
+
+    Fails closed: a method or action with no declared scope is refused.
+    """
 
     message = "this API key lacks the scope this operation needs"
 
@@ -57,14 +75,20 @@ class HasScope(BasePermission):
         client = request.auth
         if not isinstance(client, ApiClient):
             return False
+        if not hasattr(view, request.method.lower()):
+            return True  # no such operation: let the view answer 405
         scope = required_scope(request, view)
-        return scope is None or client.has_scope(scope)
+        return scope is not None and client.has_scope(scope)
 
 
 def required_scope(request: Request, view: Any) -> str | None:
+    """The scope of the operation a request reaches; HEAD and OPTIONS need the scope of GET."""
     scopes: dict[str, str] = getattr(view, "required_scopes", {})
-    action = getattr(view, "action", None)
-    return scopes.get(action) if action in scopes else scopes.get(request.method)
+    method = request.method.lower()
+    if method in ("head", "options"):
+        method = "get"
+    action = getattr(view, "action_map", {}).get(method)
+    return scopes.get(action) if action else scopes.get(method.upper())
 
 
 class ClientRateThrottle(SimpleRateThrottle):

@@ -1,8 +1,10 @@
 """Strict JSON fields: the contract's numbers are JSON integers and its timestamps carry an offset."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -21,10 +23,17 @@ class StrictIntegerField(serializers.IntegerField):
 
 @extend_schema_field(OpenApiTypes.DATETIME)
 class OffsetDateTimeField(serializers.Field):
-    """An ISO 8601 timestamp that must state its UTC offset (a naive time is ambiguous)."""
+    """An ISO 8601 timestamp that states its UTC offset (a naive time is ambiguous) and is plausible.
+
+    A client clock may run a little ahead (UPDATE_TIMESTAMP_MAX_FUTURE_SECONDS); a time far in the future
+    would make every later request of that reservation "stale", and one far in the past is no change a
+    live reservation can still be waiting for (UPDATE_TIMESTAMP_MAX_AGE_SECONDS).
+    """
 
     default_error_messages = {
-        "invalid": "Expected an ISO 8601 timestamp with a UTC offset, e.g. 2026-12-03T10:00:00+01:00."
+        "invalid": "Expected an ISO 8601 timestamp with a UTC offset, e.g. 2026-12-03T10:00:00+01:00.",
+        "future": "timestamp is more than {seconds} s ahead of the server's clock",
+        "past": "timestamp is more than {seconds} s old",
     }
 
     def to_internal_value(self, data: Any) -> datetime:
@@ -33,6 +42,15 @@ class OffsetDateTimeField(serializers.Field):
         except ValueError:
             value = None
         if value is None or value.tzinfo is None:
+            self.fail("invalid")
+        now = timezone.now()
+        ahead, age = settings.UPDATE_TIMESTAMP_MAX_FUTURE_SECONDS, settings.UPDATE_TIMESTAMP_MAX_AGE_SECONDS
+        try:
+            if value > now + timedelta(seconds=ahead):
+                self.fail("future", seconds=ahead)
+            if value < now - timedelta(seconds=age):
+                self.fail("past", seconds=age)
+        except OverflowError:  # an offset that pushes the instant outside datetime's range
             self.fail("invalid")
         return value
 

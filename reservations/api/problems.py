@@ -1,10 +1,13 @@
 """The one place where errors become application/problem+json (RFC 9457) with a stable `code`."""
 
 import logging
+from http import HTTPStatus
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views.defaults import page_not_found
 from rest_framework import exceptions
 from rest_framework.response import Response
 
@@ -22,8 +25,23 @@ logger = logging.getLogger(__name__)
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 TYPE_BASE = "https://errors.checkout.example/"
 
+# View actions whose `_failed` code is named after the contract's operation rather than the action;
+# every read shares `Reservations.Read_failed`.
+FAILURE_OPERATIONS = {
+    "create": "create",
+    "update_reservation": "update",
+    "destroy": "delete",
+    "refresh": "refresh",
+    "confirm": "confirm",
+    "upsert": "upsert",
+}
 
-def problem_response(error: DomainError, instance: str = "") -> Response:
+
+def failure_operation(view: Any) -> str:
+    return FAILURE_OPERATIONS.get(getattr(view, "action", None) or "", "read")
+
+
+def problem_body(error: DomainError, instance: str = "") -> dict[str, Any]:
     body: dict[str, Any] = {
         "type": TYPE_BASE + error.code,
         "title": error.title,
@@ -34,7 +52,11 @@ def problem_response(error: DomainError, instance: str = "") -> Response:
     }
     if instance:
         body["instance"] = instance
-    return Response(body, status=error.status, content_type=PROBLEM_CONTENT_TYPE)
+    return body
+
+
+def problem_response(error: DomainError, instance: str = "") -> Response:
+    return Response(problem_body(error, instance), status=error.status, content_type=PROBLEM_CONTENT_TYPE)
 
 
 def _as_domain_error(exc: Exception, context: dict[str, Any]) -> DomainError | None:
@@ -44,6 +66,8 @@ def _as_domain_error(exc: Exception, context: dict[str, Any]) -> DomainError | N
         return InvalidRequest("the request is not valid", errors=exc.detail)
     if isinstance(exc, exceptions.ParseError):
         return InvalidRequest(str(exc.detail))
+    if isinstance(exc, RequestDataTooBig):
+        return InvalidRequest("request body too large")
     if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
         return Unauthorized(str(exc.detail))
     if isinstance(exc, exceptions.PermissionDenied | DjangoPermissionDenied):
@@ -57,17 +81,17 @@ def _as_domain_error(exc: Exception, context: dict[str, Any]) -> DomainError | N
     # A database error outside a service, or a bug: logged with its traceback, answered in the contract's
     # shape with the operation's `_failed` code rather than an HTML page.
     logger.error("unhandled %s in %s", type(exc).__name__, context.get("view"), exc_info=exc)
-    return OperationFailed(getattr(context.get("view"), "action", None) or "request")
+    return OperationFailed(failure_operation(context.get("view")))
 
 
 def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     error = _as_domain_error(exc, context)
     if error is None:
-        if isinstance(exc, exceptions.APIException):  # 405, 406, 415…: keep their status
+        if isinstance(exc, exceptions.APIException):  # 405, 406, 415: HTTP-level, outside the domain catalogue
             generic = DomainError(str(exc.detail))
-            generic.status, generic.title = exc.status_code, str(exc.default_detail)
-            generic.code = f"Reservations.{exc.default_code.title().replace('_', '')}"
-            return problem_response(generic)
+            generic.status, generic.title = exc.status_code, HTTPStatus(exc.status_code).phrase
+            generic.code = f"Reservations.{exc.default_code.capitalize()}"
+            return problem_response(generic, context["request"].path if "request" in context else "")
         return None
     response = problem_response(error, context["request"].path if "request" in context else "")
     if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
@@ -75,3 +99,11 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     if isinstance(exc, exceptions.Throttled) and exc.wait:
         response["Retry-After"] = str(int(exc.wait) + 1)
     return response
+
+
+def not_found_view(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """handler404: unknown URLs under /api/ answer problem+json like the rest of the API."""
+    if not request.path.startswith("/api/"):
+        return page_not_found(request, exception)
+    body = problem_body(NotFound("no such resource"), request.path)
+    return JsonResponse(body, status=404, content_type=PROBLEM_CONTENT_TYPE)

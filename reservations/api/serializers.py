@@ -3,6 +3,8 @@
 from django.conf import settings
 from rest_framework import serializers
 
+from stock.models import SKU_REGEX
+
 from ..models import Event, Reservation, ReservationStatus
 from ..selectors import effective_status
 from .fields import OffsetDateTimeField, StrictIntegerField
@@ -14,9 +16,13 @@ def _quantity_field(**kwargs) -> StrictIntegerField:
     return StrictIntegerField(min_value=1, max_value=settings.RESERVATION_MAX_QUANTITY, **kwargs)
 
 
+def sku_field(**kwargs) -> serializers.RegexField:
+    return serializers.RegexField(SKU_REGEX, max_length=64, **kwargs)
+
+
 class ReservationCreateSerializer(serializers.Serializer):
     user_id = serializers.CharField(max_length=128)
-    sku = serializers.CharField(max_length=64)
+    sku = sku_field()
     quantity = _quantity_field()
     channel = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
 
@@ -24,7 +30,7 @@ class ReservationCreateSerializer(serializers.Serializer):
 class ReservationUpdateSerializer(serializers.Serializer):
     timestamp = OffsetDateTimeField(help_text="When the client made the change; ISO 8601 with offset.")
     user_id = serializers.CharField(max_length=128)
-    sku = serializers.CharField(max_length=64)
+    sku = sku_field()
     old_quantity = StrictIntegerField(min_value=1, max_value=INT32_MAX)
     new_quantity = _quantity_field(help_text="1..RESERVATION_MAX_QUANTITY; to release everything, delete.")
 
@@ -95,5 +101,5 @@ class EventPageSerializer(serializers.Serializer):
 
 
 class EventQuerySerializer(serializers.Serializer):
-    after = serializers.IntegerField(min_value=0, required=False, default=0)
+    after = serializers.IntegerField(min_value=0, max_value=2**63 - 1, required=False, default=0)
     limit = serializers.IntegerField(min_value=1, max_value=1000, required=False, default=100)

@@ -18,3 +18,7 @@ class StockUpsertSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     brand = serializers.CharField(max_length=100, required=False, allow_blank=True)
     unit_price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, required=False)
+
+
+class StockListQuerySerializer(serializers.Serializer):
+    brand = serializers.CharField(max_length=100, required=False)

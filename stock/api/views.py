@@ -1,3 +1,4 @@
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.pagination import LimitOffsetPagination
@@ -6,11 +7,12 @@ from rest_framework.response import Response
 
 from reservations.api.auth import actor_of
 from reservations.api.schema import problems
-from reservations.errors import NotFound
+from reservations.errors import InvalidRequest, NotFound
 from reservations.models import Scope
 
 from .. import selectors, services
-from .serializers import StockSerializer, StockUpsertSerializer
+from ..models import validate_sku
+from .serializers import StockListQuerySerializer, StockSerializer, StockUpsertSerializer
 
 SKU = OpenApiParameter("sku", type=str, location=OpenApiParameter.PATH)
 
@@ -31,7 +33,17 @@ class StockViewSet(viewsets.GenericViewSet):
     required_scopes = {"list": "reservations:read", "retrieve": "reservations:read", "upsert": Scope.STOCK_WRITE}
 
     def get_queryset(self):
-        return selectors.stock_list(brand=self.request.query_params.get("brand") or None)
+        query = StockListQuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        return selectors.stock_list(**query.validated_data)
+
+    def _sku(self, sku: str) -> str:
+        """The SKU in the path, refused with a 400 when it could never be a SKU."""
+        try:
+            validate_sku(sku)
+        except DjangoValidationError:
+            raise InvalidRequest("malformed sku in the path", field="sku") from None
+        return sku
 
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
@@ -41,7 +53,7 @@ class StockViewSet(viewsets.GenericViewSet):
         operation_id="retrieveStock", parameters=[SKU], responses={200: StockSerializer, **problems(NotFound)}
     )
     def retrieve(self, request: Request, sku: str) -> Response:
-        stock = selectors.stock_get(sku)
+        stock = selectors.stock_get(self._sku(sku))
         if stock is None:
             raise NotFound(f"unknown sku {sku!r}")
         return Response(StockSerializer(stock).data)
@@ -56,5 +68,5 @@ class StockViewSet(viewsets.GenericViewSet):
     def upsert(self, request: Request, sku: str) -> Response:
         payload = StockUpsertSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        stock, created = services.stock_upsert(sku=sku, **payload.validated_data, actor=actor_of(request))
+        stock, created = services.stock_upsert(sku=self._sku(sku), **payload.validated_data, actor=actor_of(request))
         return Response(StockSerializer(stock).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

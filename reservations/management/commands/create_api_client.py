@@ -11,7 +11,9 @@ class Command(BaseCommand):
         parser.add_argument("--scopes", help=f"comma-separated; default all of: {', '.join(Scope.values)}")
 
     def handle(self, *args, name: str, scopes: str | None, **options) -> None:
-        chosen = [s.strip() for s in scopes.split(",") if s.strip()] if scopes else list(Scope.values)
+        chosen = list(Scope.values) if scopes is None else [s.strip() for s in scopes.split(",") if s.strip()]
+        if not chosen:
+            raise CommandError("--scopes names no scope; omit it to grant all")
         unknown = sorted(set(chosen) - set(Scope.values))
         if unknown:
             raise CommandError(f"unknown scopes: {', '.join(unknown)}; known: {', '.join(Scope.values)}")
