@@ -19,10 +19,11 @@ install: $(BIN)/python
 install-test: $(BIN)/python
 	$(BIN)/pip install -q -r requirements-test.txt
 
+# web, one worker and one beat (Procfile) under honcho; Ctrl-C stops all three.
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
 
 check-services:
 	@$(BIN)/python scripts/check_services.py "$(TEST_DATABASE_URL)" "$(TEST_REDIS_URL)"
@@ -42,4 +43,4 @@ format:
 	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
 
 clean:
-	rm -rf var/db.sqlite3* var/exports
+	rm -rf var/db.sqlite3* var/exports var/broker var/celerybeat-schedule*
