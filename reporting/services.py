@@ -106,11 +106,13 @@ def _claim_new_batch(batch_size: int) -> ExportBatch | None:
         if cursor.fetchone() is None:
             return None
         batch = ExportBatch.objects.create()
+        # A MATERIALIZED CTE, so the LIMIT is applied once (see locks.lock_expired_reservations).
         cursor.execute(
-            f"UPDATE {EVENT_TABLE} SET exported_batch_id = %s WHERE event_id IN ("
+            f"WITH next AS MATERIALIZED ("
             f"  SELECT event_id FROM {EVENT_TABLE} WHERE exported_batch_id IS NULL{txid_filter}"
-            f"  ORDER BY event_id LIMIT %s{for_update()})",
-            [batch.pk, *params, batch_size],
+            f"  ORDER BY event_id LIMIT %s{for_update()}"
+            f") UPDATE {EVENT_TABLE} SET exported_batch_id = %s WHERE event_id IN (SELECT event_id FROM next)",
+            [*params, batch_size, batch.pk],
         )
     stats = Event.objects.filter(exported_batch_id=batch.pk).aggregate(
         count=Count("event_id"),

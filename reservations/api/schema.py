@@ -32,6 +32,7 @@ Problem = inline_serializer(
     },
 )
 
+
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
     """Documents `Authorization: Api-Key <key>` (the ApiKeyAuth scheme of SPECTACULAR_SETTINGS)."""
 
