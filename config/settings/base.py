@@ -245,6 +245,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "ReservationStatusEnum": "reservations.models.ReservationStatus",
+        "ExportBatchStatusEnum": "reporting.models.ExportBatch.Status",
     },
     "APPEND_COMPONENTS": {
         "securitySchemes": {
