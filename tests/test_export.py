@@ -19,6 +19,7 @@ from reservations.errors import InsufficientStock
 from reservations.models import Event, Scope
 from reservations.services import reservation_cancel, reservation_create
 from tests.conftest import TEST_ACTOR
+from tests.threads import wait_until
 
 
 @pytest.fixture
@@ -48,6 +49,24 @@ def _some_events(count: int, prefix: str = "user") -> list[int]:
     return list(Event.objects.order_by("event_id").values_list("event_id", flat=True))
 
 
+def settled() -> None:
+    """Wait until every event is older than all running transactions of the cluster.
+
+    The export only claims such events (`txid < pg_snapshot_xmin`); on a PostgreSQL shared with other
+    load, a just-committed event can stay behind a concurrent transaction for a moment.
+    """
+
+    def unexportable() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM reservations_event "
+                "WHERE txid >= pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+            )
+            return cursor.fetchone()[0]
+
+    wait_until(lambda: unexportable() == 0)
+
+
 def read_jsonl(path: Path) -> list[dict]:
     with gzip.open(path, "rt", encoding="utf-8") as lines:
         return [json.loads(line) for line in lines]
@@ -70,6 +89,7 @@ def test_export_puts_each_event_in_exactly_one_published_batch(make_stock, expor
     assert len(event_ids) == 7
 
     # When exported in batches of 3
+    settled()
     batches = events_export(batch_size=3)
 
     # Then three published batches cover the events in order, once each
@@ -99,8 +119,10 @@ def test_export_puts_each_event_in_exactly_one_published_batch(make_stock, expor
     assert first["actor"] == "test"
 
     # And running it again exports nothing; a new event goes into a new batch
+    settled()
     assert events_export(batch_size=3) == []
     new_ids = _some_events(1, prefix="later")[-1:]
+    settled()
     again = events_export(batch_size=3)
     assert [(b.first_event_id, b.last_event_id, b.event_count) for b in again] == [(new_ids[0], new_ids[0], 1)]
     assert ExportBatch.objects.count() == 4
@@ -112,6 +134,8 @@ def test_csv_cells_that_look_like_formulas_are_neutralised(make_stock, exports_d
     reservation_create(user_id="=1+1", sku="SKU-1", quantity=1, channel="@web", actor=TEST_ACTOR)
     with pytest.raises(InsufficientStock):
         reservation_create(user_id="-2", sku="SKU-1", quantity=1, channel="+app", actor=TEST_ACTOR)
+
+    settled()
 
     (batch,) = events_export()
 
@@ -136,6 +160,7 @@ def test_a_failed_export_is_redone_as_the_same_batch_and_published_once(make_sto
     event_ids = _some_events(4)
 
     # When the storage fails after the JSONL file was written
+    settled()
     with pytest.raises(OSError, match="storage went away"):
         events_export()
 
@@ -146,6 +171,7 @@ def test_a_failed_export_is_redone_as_the_same_batch_and_published_once(make_sto
     assert list(batch.events.order_by("event_id").values_list("event_id", flat=True)) == event_ids
 
     # When the next run comes
+    settled()
     (redone,) = events_export()
 
     # Then the same batch is published by attempt 2, with attempt 2's files only
@@ -154,6 +180,7 @@ def test_a_failed_export_is_redone_as_the_same_batch_and_published_once(make_sto
     assert redone.csv_file.endswith("attempt-2.csv")
     assert [row["event_id"] for row in read_jsonl(tmp_path / redone.jsonl_file)] == event_ids
     assert ExportBatch.objects.count() == 1
+    settled()
     assert events_export() == []
 
 
@@ -164,7 +191,9 @@ def test_an_attempt_that_lost_its_lease_does_not_publish(make_stock, exports_dir
     _some_events(2)
     settings.EXPORT_LEASE_SECONDS = 0
     # The steps themselves: the stuck attempt is simulated in-process.
+    settled()
     stuck = services._lease_next_batch(batch_size=10)
+    settled()
     (redone,) = services.events_export()
     assert (redone.pk, redone.attempts) == (stuck.batch_id, 2)
 
@@ -185,6 +214,7 @@ def test_export_command_runs_the_service(make_stock, exports_dir):
     make_stock("SKU-1", on_hand=10)
     _some_events(2)
     out = io.StringIO()
+    settled()
     call_command("export_events", stdout=out)
     batch = ExportBatch.objects.get()
     assert out.getvalue().splitlines()[-1] == "1 batch(es) published"
@@ -196,6 +226,7 @@ def test_analysts_list_and_download_batches_with_checksums(make_stock, exports_d
     make_stock("SKU-1", on_hand=10)
     event_ids = _some_events(3)
     reservation_cancel(reservation_id=Event.objects.first().reservation_id, actor=TEST_ACTOR)
+    settled()
     (batch,) = events_export()
     ExportBatch.objects.create()  # a pending batch is never listed nor downloadable
     anonymous.credentials(HTTP_AUTHORIZATION=f"Api-Key {api_key([Scope.REPORTS_READ])}")
