@@ -21,10 +21,11 @@ install-test: $(BIN)/python
 
 PORT ?= 8000
 
+# web, one worker and one beat (Procfile) under honcho; Ctrl-C stops all three.
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
-	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+	WEB_PORT=$(PORT) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
 
 check-services:
 	@$(BIN)/python scripts/check_services.py "$(TEST_DATABASE_URL)" "$(TEST_REDIS_URL)"
@@ -44,4 +45,4 @@ format:
 	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
 
 clean:
-	rm -rf var/db.sqlite3* var/exports
+	rm -rf var/db.sqlite3* var/exports var/broker var/celerybeat-schedule*

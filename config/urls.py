@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from reporting.api.views import ExportBatchDownloadView, ExportBatchListView
 from reservations.api.views import EventListView, ReservationViewSet
 from stock.api.views import StockViewSet
 
@@ -25,6 +26,8 @@ api_v1 = [
     path("stock/", stock_list, name="stock-list"),
     path("stock/<str:sku>/", stock_detail, name="stock-detail"),
     path("events/", EventListView.as_view(), name="event-list"),
+    path("reports/batches/", ExportBatchListView.as_view(), name="export-batch-list"),
+    path("reports/batches/<int:id>/download/", ExportBatchDownloadView.as_view(), name="export-batch-download"),
 ]
 
 urlpatterns = [

@@ -47,25 +47,31 @@ def lock_expired_reservations(*, now: datetime, sku: str | None, limit: int) -> 
 
     Returns (reservation_id, user_id, sku, quantity, channel) of each one this transaction took.
     Set-based: one statement whatever the batch size.
+
+    The candidates are a MATERIALIZED CTE, not an `IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)`
+    subquery: PostgreSQL may plan the latter as a semi-join that rescans the subquery once per outer
+    row, and each rescan skips the rows this statement already changed, so the UPDATE took every
+    overdue row instead of `limit` (the batch bound did not hold).
     """
     sku_filter, params = ("AND sku = %s ", [sku]) if sku is not None else ("", [])
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {RESERVATION_TABLE} SET status = %s, updated_at = %s "
-            f"WHERE status = %s AND expires_at <= %s AND reservation_id IN ("
+            f"WITH due AS MATERIALIZED ("
             f"  SELECT reservation_id FROM {RESERVATION_TABLE} "
             f"  WHERE status = %s AND expires_at <= %s {sku_filter}"
             f"  ORDER BY expires_at LIMIT %s{for_update(skip_locked=True)}"
-            f") RETURNING reservation_id, user_id, sku, quantity, channel",
+            f") UPDATE {RESERVATION_TABLE} SET status = %s, updated_at = %s "
+            f"WHERE status = %s AND expires_at <= %s AND reservation_id IN (SELECT reservation_id FROM due) "
+            f"RETURNING reservation_id, user_id, sku, quantity, channel",
             [
-                ReservationStatus.EXPIRED,
-                dt_param(now),
-                ReservationStatus.TEMPORARY,
-                dt_param(now),
                 ReservationStatus.TEMPORARY,
                 dt_param(now),
                 *params,
                 limit,
+                ReservationStatus.EXPIRED,
+                dt_param(now),
+                ReservationStatus.TEMPORARY,
+                dt_param(now),
             ],
         )
         return cursor.fetchall()

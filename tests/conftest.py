@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from reservations.events import Actor
@@ -89,6 +90,4 @@ def iso_now(offset_seconds: float = 0) -> str:
 @pytest.fixture
 def count_queries():
     """Count SQL statements run by a block, including BEGIN/COMMIT-free raw cursors."""
-    from django.test.utils import CaptureQueriesContext
-
     return lambda: CaptureQueriesContext(connection)

@@ -111,6 +111,108 @@ AUTH_FAILURES_PER_MINUTE = env.int("AUTH_FAILURES_PER_MINUTE", default=30)
 # gets the operation's `_failed` code.
 DB_RETRY_ATTEMPTS = env.int("DB_RETRY_ATTEMPTS", default=3)
 
+# --- background work (Celery) ------------------------------------------------------------------------
+# Redis when REDIS_URL is set; otherwise kombu's filesystem transport under var/, so `make run` needs no
+# broker server. Results are never read, so there is no result backend.
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _BROKER_DIR = BASE_DIR / "var" / "broker"
+    for _folder in ("queue", "processed", "control"):
+        (_BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # One folder for in and out: the web, worker and beat processes share one queue.
+        "data_folder_in": str(_BROKER_DIR / "queue"),
+        "data_folder_out": str(_BROKER_DIR / "queue"),
+        "processed_folder": str(_BROKER_DIR / "processed"),
+        "control_folder": str(_BROKER_DIR / "control"),
+        "store_processed": False,
+    }
+else:
+    # Redis redelivers an unacknowledged (acks_late) message after this long; it must exceed the
+    # longest a task may run, or a slow export would be started a second time while still running.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND = None
+CELERY_TIMEZONE = "UTC"
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
+# One message at a time per process: tasks are few and long, so prefetching only delays the others.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# acks_late is switched on per task, only for tasks that are safe to run twice.
+CELERY_TASK_ACKS_LATE = False
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULE_FILENAME = env(
+    "CELERY_BEAT_SCHEDULE_FILENAME", default=str(BASE_DIR / "var" / "celerybeat-schedule")
+)
+
+EVENT_RELAY_SECONDS = env.int("EVENT_RELAY_SECONDS", default=5)
+# A run that could not start before its next one is due is dropped (`expires`): the next run does the
+# same work, so a backlog of identical runs after an outage would only queue up.
+CELERY_BEAT_SCHEDULE = {
+    "expire-reservations": {
+        "task": "reservations.tasks.expire_reservations",
+        "schedule": float(RESERVATION_SWEEP_SECONDS),
+        "options": {"expires": float(RESERVATION_SWEEP_SECONDS)},
+    },
+    "export-events": {
+        "task": "reporting.tasks.export_events",
+        "schedule": float(EXPORT_INTERVAL_SECONDS),
+        "options": {"expires": float(EXPORT_INTERVAL_SECONDS)},
+    },
+    "publish-events": {
+        "task": "reservations.tasks.publish_events",
+        "schedule": float(EVENT_RELAY_SECONDS),
+        "options": {"expires": float(EVENT_RELAY_SECONDS)},
+    },
+}
+
+# --- event delivery (Redis Stream) -----------------------------------------------------------------
+# Push delivery is on when a Redis is configured; without one the pull feed /api/v1/events/ is the
+# only interface and the relay task does nothing.
+EVENT_STREAM_REDIS_URL = env("EVENT_STREAM_REDIS_URL", default=REDIS_URL)
+EVENT_STREAM_NAME = env("EVENT_STREAM_NAME", default="reservations.events")
+# Approximate cap (XADD MAXLEN ~): consumers further behind than this re-read from the pull feed.
+EVENT_STREAM_MAXLEN = env.int("EVENT_STREAM_MAXLEN", default=1_000_000)
+EVENT_RELAY_BATCH_SIZE = env.int("EVENT_RELAY_BATCH_SIZE", default=500)
+
+# --- batch export of events -------------------------------------------------------------------------
+EXPORT_BATCH_SIZE = env.int("EXPORT_BATCH_SIZE", default=50_000)
+# How long one attempt may take before another exporter redoes the batch. Longer than the task's hard
+# time limit, so a live attempt is always killed before anyone takes its batch over.
+EXPORT_LEASE_SECONDS = env.int("EXPORT_LEASE_SECONDS", default=600)
+# Files go through the "exports" storage: a local folder by default, S3 with EXPORT_STORAGE=s3
+# (django-storages; credentials from the usual AWS_* environment variables or an instance role).
+EXPORT_STORAGE = env("EXPORT_STORAGE", default="local")
+EXPORTS_ROOT = env("EXPORTS_ROOT", default=str(BASE_DIR / "var" / "exports"))
+if EXPORT_STORAGE == "s3":
+    _EXPORTS_BACKEND = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env("EXPORT_S3_BUCKET"),
+            "location": env("EXPORT_S3_PREFIX", default="exports"),
+            "default_acl": "private",
+            "file_overwrite": True,
+            "querystring_auth": True,
+        },
+    }
+else:
+    _EXPORTS_BACKEND = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": EXPORTS_ROOT},
+    }
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "exports": _EXPORTS_BACKEND,
+}
+# Test hook only: seconds the export sleeps between writing a batch's files and publishing it, so a
+# test can kill the worker at the worst moment. Always 0 outside that test.
+EXPORT_PAUSE_BEFORE_PUBLISH_SECONDS = env.float("EXPORT_PAUSE_BEFORE_PUBLISH_SECONDS", default=0.0)
+
 # --- auth, i18n, static ---------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -155,6 +257,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "ReservationStatusEnum": "reservations.models.ReservationStatus",
+        "ExportBatchStatusEnum": "reporting.models.ExportBatch.Status",
     },
 }
 
