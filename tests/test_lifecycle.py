@@ -1,5 +1,6 @@
 """create, retrieve, list, delete, refresh, confirm and the stock endpoints."""
 
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -198,11 +199,24 @@ def test_stock_read(api, make_stock):
     assert api.get("/api/v1/stock/NOPE/").json()["code"] == "Reservations.Not_found"
 
 
+def feed_settles(api, count: int) -> None:
+    """Wait until `count` events are visible in the feed.
+
+    The feed holds back events while any older transaction on the PostgreSQL cluster is still running
+    (selectors.events_after), so under concurrent load elsewhere they appear a moment after commit.
+    """
+    deadline = time.monotonic() + 10
+    while len(api.get("/api/v1/events/?after=0&limit=1000").json()["results"]) < count:
+        assert time.monotonic() < deadline, "events never became visible in the feed"
+        time.sleep(0.05)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_event_feed_pages_in_order(api, make_stock):
     make_stock("S", on_hand=10)
     for user in "ABCDE":
         create(api, user, "S", 1)
+    feed_settles(api, 5)
 
     first = api.get("/api/v1/events/?after=0&limit=3").json()
     rest = api.get(f"/api/v1/events/?after={first['next_after']}&limit=100").json()
@@ -241,6 +255,7 @@ def test_event_feed_never_skips_an_event_that_commits_late(api, make_stock):
 
         while_open = api.get("/api/v1/events/?after=0").json()
         slow.commit()
+        feed_settles(api, 2)
         after_commit = api.get("/api/v1/events/?after=0").json()
     finally:
         slow.close()
