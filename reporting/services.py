@@ -36,7 +36,7 @@ from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
 from reservations.db import for_update
-from reservations.envelope import ENVELOPE_FIELDS, event_envelope
+from reservations.envelope import ENVELOPE_FIELDS, envelope_from_values
 from reservations.events import EVENT_TABLE
 from reservations.models import Event
 
@@ -173,17 +173,28 @@ def _write_files(lease: _Lease, storage: Storage) -> list[_WrittenFile]:
         tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES) as csv_spool,
     ):
         # mtime=0 and no file name in the gzip header: a redone batch gets byte-identical files.
-        with gzip.GzipFile(filename="", mode="wb", fileobj=jsonl_spool, mtime=0) as jsonl_gz:
+        # Level 6 (zlib's default) rather than gzip's 9: a third of the CPU for a file a few % larger.
+        with gzip.GzipFile(filename="", mode="wb", fileobj=jsonl_spool, mtime=0, compresslevel=6) as jsonl_gz:
             csv_text = io.TextIOWrapper(csv_spool, encoding="utf-8", newline="", write_through=True)
             writer = csv.writer(csv_text)
             writer.writerow(ENVELOPE_FIELDS)
             rows = 0
-            events = Event.objects.filter(exported_batch_id=lease.batch_id).order_by("event_id")
-            for event in events.iterator(chunk_size=5000):
-                envelope = event_envelope(event)
-                jsonl_gz.write(json.dumps(envelope, separators=(",", ":")).encode() + b"\n")
+            events = (
+                Event.objects.filter(exported_batch_id=lease.batch_id)
+                .order_by("event_id")
+                .values_list(*ENVELOPE_FIELDS)
+            )
+            lines: list[bytes] = []
+            for values in events.iterator(chunk_size=5000):
+                envelope = envelope_from_values(values)
+                lines.append(json.dumps(envelope, separators=(",", ":")).encode())
                 writer.writerow([neutralise_cell(envelope[field]) for field in ENVELOPE_FIELDS])
                 rows += 1
+                if len(lines) == 5000:  # one compressor call per chunk, not per line
+                    jsonl_gz.write(b"\n".join(lines) + b"\n")
+                    lines.clear()
+            if lines:
+                jsonl_gz.write(b"\n".join(lines) + b"\n")
             csv_text.flush()
             csv_text.detach()  # keep the spool open after the wrapper goes away
         if rows != lease.event_count:

@@ -44,6 +44,14 @@ def uuid_value(value: Any) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(value)
 
 
+def id_membership(column: str, values: list) -> tuple[str, list]:
+    """`column` is one of `values` (raw ids as the database returned them): one array parameter on
+    PostgreSQL, a placeholder each on SQLite."""
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [list(values)]
+    return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)
+
+
 def for_update(*, skip_locked: bool = False) -> str:
     """The row-lock clause for this database ('' on SQLite, whose transactions lock the database)."""
     if not connection.features.has_select_for_update:

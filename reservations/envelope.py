@@ -24,8 +24,13 @@ ENVELOPE_FIELDS = (
 )
 
 
-def event_envelope(event: Event) -> dict[str, Any]:
-    data: dict[str, Any] = {field: getattr(event, field) for field in ENVELOPE_FIELDS}
-    data["occurred_at"] = event.occurred_at.isoformat().replace("+00:00", "Z")
-    data["reservation_id"] = str(event.reservation_id) if event.reservation_id else None
+def envelope_from_values(values: tuple[Any, ...]) -> dict[str, Any]:
+    """The envelope of an event given as its ENVELOPE_FIELDS values (what `values_list` returns)."""
+    data: dict[str, Any] = dict(zip(ENVELOPE_FIELDS, values, strict=True))
+    data["occurred_at"] = data["occurred_at"].isoformat().replace("+00:00", "Z")
+    data["reservation_id"] = str(data["reservation_id"]) if data["reservation_id"] else None
     return data
+
+
+def event_envelope(event: Event) -> dict[str, Any]:
+    return envelope_from_values(tuple(getattr(event, field) for field in ENVELOPE_FIELDS))

@@ -7,10 +7,11 @@ from datetime import datetime
 
 from django.db import connection
 
-from .db import dt_param, uuid_param
-from .models import Event
+from .db import dt_param, id_membership, uuid_param
+from .models import Event, EventType, Reservation
 
 EVENT_TABLE = Event._meta.db_table
+RESERVATION_TABLE = Reservation._meta.db_table
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,24 +68,20 @@ def event_record(data: EventData, actor: Actor) -> int:
         return cursor.fetchone()[0]
 
 
-def events_record_many(items: list[EventData], actor: Actor) -> None:
-    """Insert many events in one round trip (the expiry sweep)."""
-    Event.objects.bulk_create(
-        [
-            Event(
-                type=item.type,
-                occurred_at=item.occurred_at,
-                reservation_id=item.reservation_id,
-                user_id=item.user_id,
-                sku=item.sku,
-                old_quantity=item.old_quantity,
-                new_quantity=item.new_quantity,
-                status=item.status,
-                channel=item.channel,
-                actor=actor.name,
-                request_id=actor.request_id,
-            )
-            for item in items
-        ],
-        batch_size=1000,
-    )
+def events_record_expired(reservation_ids: list, *, occurred_at: datetime, actor: Actor) -> None:
+    """One `reservation.expired` event per reservation, copied from the rows in one statement (the sweep).
+
+    Built in SQL from the reservation rows rather than from Python objects: a batch of 1000 events
+    otherwise costs ~13,000 bound parameters and dominated the sweep's time.
+    """
+    if not reservation_ids:
+        return
+    membership, id_params = id_membership("reservation_id", reservation_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {EVENT_TABLE} (type, occurred_at, reservation_id, user_id, sku, old_quantity, "
+            "new_quantity, status, channel, actor, request_id, code, operation) "
+            "SELECT %s, %s, reservation_id, user_id, sku, quantity, quantity, status, channel, %s, %s, '', '' "
+            f"FROM {RESERVATION_TABLE} WHERE {membership} ORDER BY expires_at, reservation_id",
+            [EventType.EXPIRED, dt_param(occurred_at), actor.name, actor.request_id, *id_params],
+        )

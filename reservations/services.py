@@ -24,7 +24,7 @@ from .errors import (
     ReservationExpired,
     StaleRequest,
 )
-from .events import Actor, EventData, event_record, events_record_many
+from .events import Actor, EventData, event_record, events_record_expired
 from .locks import (
     RESERVATION_TABLE,
     lock_expired_reservations,
@@ -61,23 +61,7 @@ def _expire_due(*, now: datetime, sku: str | None, limit: int, actor: Actor) -> 
     for _, _, row_sku, quantity, _ in rows:
         released[row_sku] += quantity
     stock_release_many(quantities=released, now=now)
-    events_record_many(
-        [
-            EventData(
-                type=EventType.EXPIRED,
-                occurred_at=now,
-                reservation_id=uuid_value(reservation_id),
-                user_id=user_id,
-                sku=row_sku,
-                old_quantity=quantity,
-                new_quantity=quantity,
-                status=ReservationStatus.EXPIRED,
-                channel=channel,
-            )
-            for reservation_id, user_id, row_sku, quantity, channel in rows
-        ],
-        actor,
-    )
+    events_record_expired([row[0] for row in rows], occurred_at=now, actor=actor)
     return len(rows)
 
 

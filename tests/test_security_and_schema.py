@@ -15,7 +15,13 @@ from tests.test_acceptance_update import CREATE, create, update
 pytestmark = pytest.mark.django_db
 
 OPEN_PATHS = {"/api/schema/", "/api/docs/", "/api/redoc/", "/healthz"}
-SAMPLE_ARGS = {"reservation_id": "3f2b6c1e-1f6e-4a53-9a53-0b7c6f7f2a10", "sku": "SKU-1", "pk": "1", "batch_id": "1", "id": "1"}
+SAMPLE_ARGS = {
+    "reservation_id": "3f2b6c1e-1f6e-4a53-9a53-0b7c6f7f2a10",
+    "sku": "SKU-1",
+    "pk": "1",
+    "batch_id": "1",
+    "id": "1",
+}
 
 
 def api_paths() -> list[str]:
