@@ -92,3 +92,62 @@ def test_concurrent_identical_updates_apply_once(make_stock, api_key):
     assert [r.status_code for r in results] == [200, 200, 200, 200]
     assert len({r.content for r in results}) == 1  # the replays answer the original body
     assert Stock.objects.get(sku="S").reserved == 5
+
+
+def test_c08_hot_sku_storm(make_stock, api_key):
+    """S=100, 200 users, 16 concurrent workers doing random create / update ±k / delete / confirm for 20 s."""
+    import random
+    import time
+
+    from reservations.models import ReservationStatus
+
+    make_stock("HOT", on_hand=100)
+    key = api_key()
+    deadline = time.monotonic() + 20
+    statuses: Counter[int] = Counter()
+    server_errors: list[bytes] = []
+    lock = threading.Lock()
+
+    def worker(seed: int) -> None:
+        rng = random.Random(seed)
+        client = client_with(key)
+        try:
+            while time.monotonic() < deadline:
+                user = f"u{rng.randrange(200)}"
+                current = Reservation.objects.filter(user_id=user, sku_id="HOT", status="temporary").first()
+                choice = rng.random()
+                if current is None:
+                    response = create(client, user, "HOT", rng.randint(1, 5))
+                elif choice < 0.5:
+                    new = max(1, current.quantity + rng.choice([-3, -2, -1, 1, 2, 3]))
+                    response = update(client, user, "HOT", current.quantity, new)
+                elif choice < 0.75:
+                    response = client.delete(f"/api/v1/reservations/{current.pk}/")
+                else:
+                    response = client.post(f"/api/v1/reservations/{current.pk}/confirm/")
+                with lock:
+                    statuses[response.status_code] += 1
+                    if response.status_code >= 500:
+                        server_errors.append(response.content)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(seed,)) for seed in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    stock = Stock.objects.get(sku="HOT")
+    temporary = sum(
+        Reservation.objects.filter(sku_id="HOT", status=ReservationStatus.TEMPORARY).values_list("quantity", flat=True)
+    )
+    confirmed = sum(
+        Reservation.objects.filter(sku_id="HOT", status=ReservationStatus.CONFIRMED).values_list("quantity", flat=True)
+    )
+    assert server_errors == []
+    assert sum(statuses.values()) > 200  # the storm really happened
+    assert statuses[201] > 0 and statuses[200] > 0
+    assert stock.reserved == temporary
+    assert 0 <= stock.reserved <= stock.on_hand
+    assert stock.on_hand == 100 - confirmed
