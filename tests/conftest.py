@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from reservations.events import Actor
@@ -79,9 +80,7 @@ def snapshot(reservation_id: Any) -> dict[str, Any]:
 
 def make_overdue(reservation_id: Any, seconds_ago: int = 5) -> None:
     """Move a reservation's TTL into the past (as if time had passed)."""
-    Reservation.objects.filter(pk=reservation_id).update(
-        expires_at=datetime.now(UTC) - timedelta(seconds=seconds_ago)
-    )
+    Reservation.objects.filter(pk=reservation_id).update(expires_at=datetime.now(UTC) - timedelta(seconds=seconds_ago))
 
 
 def iso_now(offset_seconds: float = 0) -> str:
@@ -91,6 +90,4 @@ def iso_now(offset_seconds: float = 0) -> str:
 @pytest.fixture
 def count_queries():
     """Count SQL statements run by a block, including BEGIN/COMMIT-free raw cursors."""
-    from django.test.utils import CaptureQueriesContext
-
     return lambda: CaptureQueriesContext(connection)
