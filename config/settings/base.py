@@ -78,7 +78,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A health check is one extra round trip (SELECT 1) per request; off by default since a connection
+    # broken by a database restart fails one request and is then discarded (docs/performance.md).
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DB_CONN_HEALTH_CHECKS", default=False)
     # A lock wait longer than this is a failure answered with the operation's `_failed` code,
     # not a request that hangs until the client times out.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
@@ -99,6 +101,9 @@ RESERVATION_TTL_SECONDS = env.int("RESERVATION_TTL_SECONDS", default=900)
 RESERVATION_MAX_QUANTITY = env.int("RESERVATION_MAX_QUANTITY", default=1000)
 RESERVATION_SWEEP_SECONDS = env.int("RESERVATION_SWEEP_SECONDS", default=30)
 EXPORT_INTERVAL_SECONDS = env.int("EXPORT_INTERVAL_SECONDS", default=300)
+# How long a verified API key is remembered by each web process: a revocation reaches every process
+# within this many seconds (immediately in the process that saved it). 0 turns the cache off.
+API_KEY_CACHE_SECONDS = env.float("API_KEY_CACHE_SECONDS", default=5)
 # How many times a write that hit a deadlock or serialization failure is retried before the client
 # gets the operation's `_failed` code.
 DB_RETRY_ATTEMPTS = env.int("DB_RETRY_ATTEMPTS", default=3)

@@ -1,7 +1,22 @@
-"""Per-client API keys (hashed at rest by djangorestframework-api-key), scopes and throttling."""
+"""Per-client API keys (hashed at rest by djangorestframework-api-key), scopes and throttling.
 
+Both run on every request, so both are kept to at most one round trip (docs/performance.md):
+
+- a key that verified is remembered in this process for API_KEY_CACHE_SECONDS (default 5): a
+  revocation or expiry reaches every process within that time, and the process that saved the
+  change (admin, command) forgets the key at once (post_save/post_delete of ApiClient);
+- the per-client throttle counts a fixed window in the shared cache (one Redis INCR+EXPIRE
+  pipeline) instead of DRF's list of every request's timestamp, which was read and rewritten whole
+  on each request.
+"""
+
+import hashlib
+import time
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models.signals import post_delete, post_save
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import BasePermission
@@ -29,6 +44,39 @@ class ClientPrincipal:
         return self.name
 
 
+# sha512(key) -> (client, monotonic deadline). Only keys that verified are kept; bounded in size.
+_verified: dict[str, tuple[ApiClient, float]] = {}
+_VERIFIED_MAX = 1024
+
+
+def _cache_seconds() -> float:
+    return getattr(settings, "API_KEY_CACHE_SECONDS", 5)
+
+
+def _client_of_key(key: str) -> ApiClient:
+    """The client of a valid key (ApiClient.DoesNotExist otherwise), from this process's short cache."""
+    digest = hashlib.sha512(key.encode()).hexdigest()
+    now = time.monotonic()
+    hit = _verified.get(digest)
+    if hit is not None and hit[1] > now:
+        return hit[0]
+    client = ApiClient.objects.get_from_key(key)  # usable keys only: revoked ones raise DoesNotExist
+    if _cache_seconds() > 0:
+        if len(_verified) >= _VERIFIED_MAX:
+            _verified.clear()
+        _verified[digest] = (client, now + _cache_seconds())
+    return client
+
+
+def forget_verified_keys(**kwargs: Any) -> None:
+    """A client was saved or deleted in this process (revoked, scopes changed…): verify keys again."""
+    _verified.clear()
+
+
+post_save.connect(forget_verified_keys, sender=ApiClient, dispatch_uid="api-key-cache-save")
+post_delete.connect(forget_verified_keys, sender=ApiClient, dispatch_uid="api-key-cache-delete")
+
+
 class ApiKeyAuthentication(BaseAuthentication):
     def authenticate(self, request: Request) -> tuple[ClientPrincipal, ApiClient] | None:
         header = request.headers.get("Authorization", "")
@@ -36,7 +84,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         if keyword != KEYWORD or not key:
             return None
         try:
-            client = ApiClient.objects.get_from_key(key.strip())
+            client = _client_of_key(key.strip())
         except ApiClient.DoesNotExist:
             raise AuthenticationFailed("invalid or revoked API key") from None
         if client.has_expired:
@@ -67,7 +115,7 @@ def required_scope(request: Request, view: Any) -> str | None:
 
 
 class ClientRateThrottle(SimpleRateThrottle):
-    """One budget per API client, counted in the shared cache (Redis in production)."""
+    """One budget per API client and fixed window (e.g. a minute), counted in the shared cache."""
 
     scope = "client"
 
@@ -75,6 +123,37 @@ class ClientRateThrottle(SimpleRateThrottle):
         if not isinstance(request.auth, ApiClient):
             return None
         return self.cache_format % {"scope": self.scope, "ident": request.auth.pk}
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        if self.rate is None:
+            return True
+        key = self.get_cache_key(request, view)
+        if key is None:
+            return True
+        self.now = self.timer()
+        window = int(self.now // self.duration)
+        self.window_ends = (window + 1) * self.duration
+        return _count_in_window(f"{key}:{window}", self.duration + 1) <= self.num_requests
+
+    def wait(self) -> float:
+        return max(0.0, self.window_ends - self.now)
+
+
+def _count_in_window(key: str, timeout: int) -> int:
+    """Add one to a window's counter and return it: one round trip on Redis, two elsewhere."""
+    redis_client = getattr(getattr(cache, "_cache", None), "get_client", None)
+    if redis_client is not None:  # django.core.cache.backends.redis.RedisCache
+        full_key = cache.make_and_validate_key(key)
+        pipeline = redis_client(full_key, write=True).pipeline(transaction=False)
+        pipeline.incr(full_key)
+        pipeline.expire(full_key, timeout)
+        return int(pipeline.execute()[0])
+    cache.add(key, 0, timeout)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout)
+        return 1
 
 
 def actor_of(request: Request) -> Actor:
