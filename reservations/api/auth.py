@@ -139,12 +139,24 @@ class ClientRateThrottle(SimpleRateThrottle):
         return max(0.0, self.window_ends - self.now)
 
 
+_redis: list[Any] = []  # the write client of Django's Redis cache, built once per process (it is thread-safe)
+
+
+def _redis_client() -> Any | None:
+    get_client = getattr(getattr(cache, "_cache", None), "get_client", None)
+    if get_client is None:  # not django.core.cache.backends.redis.RedisCache
+        return None
+    if not _redis:
+        _redis.append(get_client(None, write=True))  # Django builds a new client object per call otherwise
+    return _redis[0]
+
+
 def _count_in_window(key: str, timeout: int) -> int:
     """Add one to a window's counter and return it: one round trip on Redis, two elsewhere."""
-    redis_client = getattr(getattr(cache, "_cache", None), "get_client", None)
-    if redis_client is not None:  # django.core.cache.backends.redis.RedisCache
+    client = _redis_client()
+    if client is not None:
         full_key = cache.make_and_validate_key(key)
-        pipeline = redis_client(full_key, write=True).pipeline(transaction=False)
+        pipeline = client.pipeline(transaction=False)
         pipeline.incr(full_key)
         pipeline.expire(full_key, timeout)
         return int(pipeline.execute()[0])
