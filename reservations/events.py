@@ -67,8 +67,38 @@ def event_record(data: EventData, actor: Actor) -> int:
         return cursor.fetchone()[0]
 
 
+_MANY_COLUMNS = (
+    "type",
+    "occurred_at",
+    "reservation_id",
+    "user_id",
+    "sku",
+    "old_quantity",
+    "new_quantity",
+    "status",
+    "channel",
+    "code",
+    "operation",
+)
+_INSERT_MANY = (
+    f"INSERT INTO {EVENT_TABLE} (type, occurred_at, reservation_id, user_id, sku, old_quantity, new_quantity, "
+    "status, channel, code, operation, actor, request_id) "
+    "SELECT *, %s, %s FROM unnest(%s::text[], %s::timestamptz[], %s::uuid[], %s::text[], %s::text[], "
+    "%s::int[], %s::int[], %s::text[], %s::text[], %s::text[], %s::text[])"
+)
+
+
 def events_record_many(items: list[EventData], actor: Actor) -> None:
     """Insert many events in one round trip (the expiry sweep)."""
+    if not items:
+        return
+    if connection.vendor == "postgresql":
+        # One statement with one array per column: building 1,000 model instances and their SQL
+        # cost ~0.3 s per sweep batch through bulk_create (docs/performance.md).
+        columns = [[getattr(item, name) for item in items] for name in _MANY_COLUMNS]
+        with connection.cursor() as cursor:
+            cursor.execute(_INSERT_MANY, [actor.name, actor.request_id, *columns])
+        return
     Event.objects.bulk_create(
         [
             Event(

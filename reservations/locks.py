@@ -17,7 +17,8 @@ from django.db import connection
 from stock.models import Stock
 
 from .db import dt_param, for_update
-from .models import Reservation, ReservationStatus
+from .events import EVENT_TABLE
+from .models import EventType, Reservation, ReservationStatus
 
 RESERVATION_TABLE = Reservation._meta.db_table
 
@@ -69,6 +70,50 @@ def lock_expired_reservations(*, now: datetime, sku: str | None, limit: int) -> 
             ],
         )
         return cursor.fetchall()
+
+
+def expire_overdue_recording_events(
+    *, now: datetime, sku: str | None, limit: int, actor_name: str, request_id: str
+) -> tuple[dict[str, int], int]:
+    """PostgreSQL: `lock_expired_reservations` and the `reservation.expired` event of each row, in one
+    statement, so the rows never travel to Python and back (the sweep's cost, docs/performance.md).
+
+    Returns ({sku: units released}, number of reservations expired); the caller releases the stock.
+    """
+    sku_filter, params = ("AND sku = %s ", [sku]) if sku is not None else ("", [])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH expired AS ("
+            f"  UPDATE {RESERVATION_TABLE} SET status = %s, updated_at = %s "
+            f"  WHERE status = %s AND expires_at <= %s AND reservation_id IN ("
+            f"    SELECT reservation_id FROM {RESERVATION_TABLE} "
+            f"    WHERE status = %s AND expires_at <= %s {sku_filter}"
+            f"    ORDER BY expires_at LIMIT %s FOR UPDATE SKIP LOCKED"
+            f"  ) RETURNING reservation_id, user_id, sku, quantity, channel"
+            f"), recorded AS ("
+            f"  INSERT INTO {EVENT_TABLE} (type, occurred_at, reservation_id, user_id, sku, old_quantity, "
+            f"    new_quantity, status, channel, actor, request_id, code, operation) "
+            f"  SELECT %s, %s, reservation_id, user_id, sku, quantity, quantity, %s, channel, %s, %s, '', '' "
+            f"  FROM expired"
+            f") SELECT sku, sum(quantity), count(*) FROM expired GROUP BY sku",
+            [
+                ReservationStatus.EXPIRED,
+                dt_param(now),
+                ReservationStatus.TEMPORARY,
+                dt_param(now),
+                ReservationStatus.TEMPORARY,
+                dt_param(now),
+                *params,
+                limit,
+                EventType.EXPIRED,
+                dt_param(now),
+                ReservationStatus.EXPIRED,
+                actor_name,
+                request_id,
+            ],
+        )
+        rows = cursor.fetchall()
+    return {row_sku: int(units) for row_sku, units, _ in rows}, sum(int(count) for _, _, count in rows)
 
 
 def lock_stock(sku: str) -> Stock | None:

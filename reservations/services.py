@@ -27,6 +27,7 @@ from .errors import (
 from .events import Actor, EventData, event_record, events_record_many
 from .locks import (
     RESERVATION_TABLE,
+    expire_overdue_recording_events,
     lock_expired_reservations,
     lock_reservation,
     lock_temporary_reservation_of_pair,
@@ -53,7 +54,15 @@ def check_quantity(quantity: Any, field: str = "quantity") -> int:
 
 
 def _expire_due(*, now: datetime, sku: str | None, limit: int, actor: Actor) -> int:
-    """Expire up to `limit` overdue holds (of one SKU, or any) inside the caller's transaction."""
+    """Expire up to `limit` overdue holds (of one SKU, or any) inside the caller's transaction:
+    each one's units go back to its SKU and it gets one `reservation.expired` event."""
+    if connection.vendor == "postgresql":
+        released, count = expire_overdue_recording_events(
+            now=now, sku=sku, limit=limit, actor_name=actor.name, request_id=actor.request_id
+        )
+        if released:
+            stock_release_many(quantities=released, now=now)
+        return count
     rows = lock_expired_reservations(now=now, sku=sku, limit=limit)
     if not rows:
         return 0
