@@ -77,7 +77,7 @@ class ShopperLog:
     journey: str
     unit_price: Decimal
     calls: list[Call] = field(default_factory=list)
-    outcome: str = ""  # confirmed | abandoned | lost_to_stock | failed
+    outcome: str = ""  # confirmed | abandoned | lost_to_stock | lost_in_change | failed
 
 
 STOCK_SHORT = "Reservations.Stock_insuficiente"
@@ -88,7 +88,7 @@ def compute_kpis(logs: list[ShopperLog], end: float) -> dict[str, Any]:
 
     - reservation error rate: refused reservation attempts (create, update) / reservation attempts;
     - orders lost to stock errors: shoppers who ended without a reservation because of a
-      Stock_insuficiente (at the start, or after giving up their hold to change it);
+      Stock_insuficiente (at the start, or "during a change": after giving up their hold to change it);
     - units blocked x time: sum over holds of quantity x seconds held (until confirm, delete or `end`);
     - mean time between a cancellation and the new reservation: delete answered -> create answered;
     - conversion: confirmed shoppers / shoppers; revenue: confirmed units x unit price.
@@ -125,7 +125,8 @@ def compute_kpis(logs: list[ShopperLog], end: float) -> dict[str, Any]:
         "reservation attempts": len(attempts),
         "reservation error rate": errors / len(attempts) if attempts else 0.0,
         "stock errors": sum(1 for call in calls if call.code == STOCK_SHORT),
-        "orders lost to stock errors": sum(1 for log in logs if log.outcome == "lost_to_stock"),
+        "orders lost to stock errors": sum(1 for log in logs if log.outcome in ("lost_to_stock", "lost_in_change")),
+        "  of which during a change": sum(1 for log in logs if log.outcome == "lost_in_change"),
         "units blocked x time (unit*s)": unit_seconds,
         "mean cancel -> new reservation (ms)": 1000 * sum(gaps) / len(gaps) if gaps else None,
         "confirmed": confirmed,
@@ -238,7 +239,7 @@ class Simulation:
             if status != 201:  # the released units may be gone: try to get the old quantity back
                 status, answer = create(current)
                 if status != 201:
-                    log.outcome = "lost_to_stock" if answer.get("code") == STOCK_SHORT else "failed"
+                    log.outcome = "lost_in_change" if answer.get("code") == STOCK_SHORT else "failed"
                     return log
             else:
                 current = quantity
