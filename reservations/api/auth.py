@@ -5,9 +5,9 @@ Both run on every request, so both are kept to at most one round trip (docs/perf
 - a key that verified is remembered in this process for API_KEY_CACHE_SECONDS (default 5): a
   revocation or expiry reaches every process within that time, and the process that saved the
   change (admin, command) forgets the key at once (post_save/post_delete of ApiClient);
-- the per-client throttle counts a fixed window in the shared cache (one Redis INCR+EXPIRE
-  pipeline) instead of DRF's list of every request's timestamp, which was read and rewritten whole
-  on each request.
+- the per-client throttle counts a fixed window in the shared cache (one Redis INCR) instead of
+  DRF's list of every request's timestamp, which was read and rewritten whole on each request.
+  A fixed window lets a client burst up to twice its rate across a window boundary.
 """
 
 import hashlib
@@ -152,14 +152,15 @@ def _redis_client() -> Any | None:
 
 
 def _count_in_window(key: str, timeout: int) -> int:
-    """Add one to a window's counter and return it: one round trip on Redis, two elsewhere."""
+    """Add one to a window's counter and return it: one round trip on Redis (two for the window's first
+    request), two elsewhere."""
     client = _redis_client()
     if client is not None:
         full_key = cache.make_and_validate_key(key)
-        pipeline = client.pipeline(transaction=False)
-        pipeline.incr(full_key)
-        pipeline.expire(full_key, timeout)
-        return int(pipeline.execute()[0])
+        count = int(client.incr(full_key))
+        if count == 1:  # the window's first request sets its lifetime (the key names its window)
+            client.expire(full_key, timeout)
+        return count
     cache.add(key, 0, timeout)
     try:
         return cache.incr(key)
