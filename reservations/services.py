@@ -24,7 +24,7 @@ from .errors import (
     ReservationExpired,
     StaleRequest,
 )
-from .events import Actor, EventData, event_record, events_record_many
+from .events import NEW_EVENT_ID, Actor, EventData, event_record, events_record_many
 from .locks import (
     RESERVATION_TABLE,
     expire_overdue_recording_events,
@@ -314,7 +314,8 @@ def reservation_update(
     elif delta < 0:
         stock_release(sku=sku, quantity=-delta, now=now)
     expires_at = now + _ttl()
-    # Same quantity: the TTL still moves, but nothing was modified.
+    # Same quantity: the TTL still moves, but nothing was modified. The event and the reservation's
+    # new state are written together (one statement on PostgreSQL).
     event_id = event_record(
         EventData(
             type=EventType.MODIFIED if delta else EventType.REFRESHED,
@@ -328,12 +329,10 @@ def reservation_update(
             channel=live.channel,
         ),
         actor,
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {RESERVATION_TABLE} SET quantity = %s, expires_at = %s, updated_at = %s, "
-            "last_update_timestamp = %s, last_update_old_quantity = %s, last_update_new_quantity = %s, "
-            "last_update_expires_at = %s, last_update_event_id = %s WHERE reservation_id = %s",
+        then=(
+            f"UPDATE {RESERVATION_TABLE} SET last_update_event_id = {NEW_EVENT_ID}, quantity = %s, "
+            "expires_at = %s, updated_at = %s, last_update_timestamp = %s, last_update_old_quantity = %s, "
+            "last_update_new_quantity = %s, last_update_expires_at = %s WHERE reservation_id = %s",
             [
                 new_quantity,
                 dt_param(expires_at),
@@ -342,10 +341,10 @@ def reservation_update(
                 old_quantity,
                 new_quantity,
                 dt_param(expires_at),
-                event_id,
                 uuid_param(live.reservation_id),
             ],
-        )
+        ),
+    )
     return UpdateResult(live.reservation_id, sku, new_quantity, old_quantity, expires_at, event_id)
 
 

@@ -154,6 +154,12 @@ def test_update_over_http_and_a_revoked_key_is_refused_at_once(api_key, make_sto
     answer = client.post("/api/v1/reservations/update/", body, format="json")
     assert answer.status_code == 200, answer.content
     assert answer.json()["new_quantity"] == 3
+    from reservations.models import Event, Reservation  # noqa: PLC0415
+
+    stored = Reservation.objects.get(user_id="u1", sku_id="SKU-1")
+    assert (stored.quantity, stored.last_update_event_id) == (3, answer.json()["event_id"])
+    assert Event.objects.get(event_id=answer.json()["event_id"]).type == "reservation.modified"
+    assert client.post("/api/v1/reservations/update/", body, format="json").json() == answer.json()  # replay
     revoked = ApiClient.objects.get(name="revocable")
     revoked.revoked = True
     revoked.save()
