@@ -7,7 +7,7 @@ export DJANGO_SETTINGS_MODULE ?= config.settings.base
 TEST_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/checkout)
 TEST_REDIS_URL ?= $(or $(REDIS_URL),redis://127.0.0.1:6379/15)
 
-.PHONY: run test install install-test check-services lint format schema clean
+.PHONY: run test install install-test install-bench bench check-services lint format schema clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -26,6 +26,16 @@ run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	WEB_PORT=$(PORT) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
+
+install-bench: install
+	$(BIN)/pip install -q -r requirements-bench.txt
+
+# The service as in production (gunicorn, production settings, PostgreSQL, Redis) under wrk, next to the
+# raw-SQL yardstick (../shared/bench) run by pgbench; needs `wrk` and `pgbench` (apt-get install wrk).
+# Uses its own databases (checkout_bench, yardstick). BENCH_ARGS="--duration 5 --only a" for a short run.
+bench: install-bench
+	@$(MAKE) --no-print-directory check-services TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 check-services:
 	@$(BIN)/python scripts/check_services.py "$(TEST_DATABASE_URL)" "$(TEST_REDIS_URL)"

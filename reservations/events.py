@@ -4,6 +4,7 @@
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import connection
 
@@ -44,28 +45,68 @@ _INSERT = (
 )
 
 
-def event_record(data: EventData, actor: Actor) -> int:
-    """Insert one event and return its `event_id`."""
+# Where a statement run with `event_record(..., then=...)` uses the id of the event just inserted.
+NEW_EVENT_ID = "{new_event_id}"
+
+
+def event_record(data: EventData, actor: Actor, *, then: tuple[str, list[Any]] | None = None) -> int:
+    """Insert one event and return its `event_id`.
+
+    `then` is a statement of the same transaction that needs that id: SQL written with NEW_EVENT_ID
+    where the id goes, which must come before its other parameters. On PostgreSQL both run as one
+    statement (the event insert as a CTE), one round trip less on the hot path; elsewhere, two.
+    """
+    params = [
+        data.type,
+        dt_param(data.occurred_at),
+        uuid_param(data.reservation_id) if data.reservation_id else None,
+        data.user_id,
+        data.sku,
+        data.old_quantity,
+        data.new_quantity,
+        data.status,
+        data.channel,
+        actor.name,
+        actor.request_id,
+        data.code,
+        data.operation,
+    ]
     with connection.cursor() as cursor:
-        cursor.execute(
-            _INSERT,
-            [
-                data.type,
-                dt_param(data.occurred_at),
-                uuid_param(data.reservation_id) if data.reservation_id else None,
-                data.user_id,
-                data.sku,
-                data.old_quantity,
-                data.new_quantity,
-                data.status,
-                data.channel,
-                actor.name,
-                actor.request_id,
-                data.code,
-                data.operation,
-            ],
-        )
-        return cursor.fetchone()[0]
+        if then is not None and connection.vendor == "postgresql":
+            sql, then_params = then
+            new_id = "(SELECT event_id FROM new_event)"
+            cursor.execute(
+                f"WITH new_event AS ({_INSERT}) {sql.replace(NEW_EVENT_ID, new_id)} RETURNING {new_id}",
+                [*params, *then_params],
+            )
+            return cursor.fetchone()[0]
+        cursor.execute(_INSERT, params)
+        event_id = cursor.fetchone()[0]
+        if then is not None:
+            sql, then_params = then
+            cursor.execute(sql.replace(NEW_EVENT_ID, "%s"), [event_id, *then_params])
+        return event_id
+
+
+_MANY_COLUMNS = (
+    "type",
+    "occurred_at",
+    "reservation_id",
+    "user_id",
+    "sku",
+    "old_quantity",
+    "new_quantity",
+    "status",
+    "channel",
+    "code",
+    "operation",
+)
+_INSERT_MANY = (
+    f"INSERT INTO {EVENT_TABLE} (type, occurred_at, reservation_id, user_id, sku, old_quantity, new_quantity, "
+    "status, channel, code, operation, actor, request_id) "
+    "SELECT *, %s, %s FROM unnest(%s::text[], %s::timestamptz[], %s::uuid[], %s::text[], %s::text[], "
+    "%s::int[], %s::int[], %s::text[], %s::text[], %s::text[], %s::text[])"
+)
 
 
 def events_record_expired(reservation_ids: list, *, occurred_at: datetime, actor: Actor) -> None:

@@ -24,7 +24,7 @@ from .errors import (
     ReservationExpired,
     StaleRequest,
 )
-from .events import Actor, EventData, event_record, events_record_expired
+from .events import NEW_EVENT_ID, Actor, EventData, event_record, events_record_expired
 from .locks import (
     RESERVATION_TABLE,
     lock_expired_reservations,
@@ -53,7 +53,8 @@ def check_quantity(quantity: Any, field: str = "quantity") -> int:
 
 
 def _expire_due(*, now: datetime, sku: str | None, limit: int, actor: Actor) -> int:
-    """Expire up to `limit` overdue holds (of one SKU, or any) inside the caller's transaction."""
+    """Expire up to `limit` overdue holds (of one SKU, or any) inside the caller's transaction:
+    each one's units go back to its SKU and it gets one `reservation.expired` event."""
     rows = lock_expired_reservations(now=now, sku=sku, limit=limit)
     if not rows:
         return 0
@@ -289,7 +290,8 @@ def reservation_update(
     elif delta < 0:
         stock_release(sku=sku, quantity=-delta, now=now)
     expires_at = now + _ttl()
-    # Same quantity: the TTL still moves, but nothing was modified.
+    # Same quantity: the TTL still moves, but nothing was modified. The event and the reservation's
+    # new state are written together (one statement on PostgreSQL).
     event_id = event_record(
         EventData(
             type=EventType.MODIFIED if delta else EventType.REFRESHED,
@@ -303,12 +305,10 @@ def reservation_update(
             channel=live.channel,
         ),
         actor,
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {RESERVATION_TABLE} SET quantity = %s, expires_at = %s, updated_at = %s, "
-            "last_update_timestamp = %s, last_update_old_quantity = %s, last_update_new_quantity = %s, "
-            "last_update_expires_at = %s, last_update_event_id = %s WHERE reservation_id = %s",
+        then=(
+            f"UPDATE {RESERVATION_TABLE} SET last_update_event_id = {NEW_EVENT_ID}, quantity = %s, "
+            "expires_at = %s, updated_at = %s, last_update_timestamp = %s, last_update_old_quantity = %s, "
+            "last_update_new_quantity = %s, last_update_expires_at = %s WHERE reservation_id = %s",
             [
                 new_quantity,
                 dt_param(expires_at),
@@ -317,10 +317,10 @@ def reservation_update(
                 old_quantity,
                 new_quantity,
                 dt_param(expires_at),
-                event_id,
                 uuid_param(live.reservation_id),
             ],
-        )
+        ),
+    )
     return UpdateResult(live.reservation_id, sku, new_quantity, old_quantity, expires_at, event_id)
 
 

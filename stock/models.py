@@ -1,3 +1,4 @@
+import re
 from decimal import Decimal
 
 from django.core.validators import RegexValidator
@@ -6,6 +7,7 @@ from django.db.models import F, Q
 
 # A SKU is 1–64 letters, digits and `. _ : -`, starting with a letter or digit: safe in URLs, logs and CSV.
 SKU_REGEX = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
+SKU_RE = re.compile(SKU_REGEX)
 validate_sku = RegexValidator(SKU_REGEX, "a SKU is 1-64 letters, digits and . _ : - (starting alphanumeric)")
 
 

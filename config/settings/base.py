@@ -81,7 +81,9 @@ else:
     # Persistent connections pay off under gunicorn's fixed workers (production sets 60); runserver opens a
     # thread per request, where they would pile up, so the default closes them.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A health check is one extra round trip (SELECT 1) per request; off by default since a connection
+    # broken by a database restart fails one request and is then discarded (docs/performance.md).
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DB_CONN_HEALTH_CHECKS", default=False)
     # A lock wait longer than this is a failure answered with the operation's `_failed` code,
     # not a request that hangs until the client times out.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
@@ -107,6 +109,9 @@ UPDATE_TIMESTAMP_MAX_FUTURE_SECONDS = env.int("UPDATE_TIMESTAMP_MAX_FUTURE_SECON
 UPDATE_TIMESTAMP_MAX_AGE_SECONDS = env.int("UPDATE_TIMESTAMP_MAX_AGE_SECONDS", default=86400)
 # Failed API-key authentications allowed per client address and minute before answering 429.
 AUTH_FAILURES_PER_MINUTE = env.int("AUTH_FAILURES_PER_MINUTE", default=30)
+# How long a verified API key is remembered by each web process: a revocation reaches every process
+# within this many seconds (immediately in the process that saved it). 0 turns the cache off.
+API_KEY_CACHE_SECONDS = env.float("API_KEY_CACHE_SECONDS", default=5)
 # How many times a write that hit a deadlock or serialization failure is retried before the client
 # gets the operation's `_failed` code.
 DB_RETRY_ATTEMPTS = env.int("DB_RETRY_ATTEMPTS", default=3)

@@ -1,9 +1,22 @@
-"""Per-client API keys (hashed at rest by djangorestframework-api-key), scopes and throttling."""
+"""Per-client API keys (hashed at rest by djangorestframework-api-key), scopes and throttling.
 
+Both run on every request, so both are kept to at most one round trip (docs/performance.md):
+
+- a key that verified is remembered in this process for API_KEY_CACHE_SECONDS (default 5): a
+  revocation or expiry reaches every process within that time, and the process that saved the
+  change (admin, command) forgets the key at once (post_save/post_delete of ApiClient);
+- the per-client throttle counts a fixed window in the shared cache (one Redis INCR) instead of
+  DRF's list of every request's timestamp, which was read and rewritten whole on each request.
+  A fixed window lets a client burst up to twice its rate across a window boundary.
+"""
+
+import hashlib
+import time
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models.signals import post_delete, post_save
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed, Throttled
@@ -32,6 +45,39 @@ class ClientPrincipal:
         return self.name
 
 
+# sha512(key) -> (client, monotonic deadline). Only keys that verified are kept; bounded in size.
+_verified: dict[str, tuple[ApiClient, float]] = {}
+_VERIFIED_MAX = 1024
+
+
+def _cache_seconds() -> float:
+    return getattr(settings, "API_KEY_CACHE_SECONDS", 5)
+
+
+def _client_of_key(key: str) -> ApiClient:
+    """The client of a valid key (ApiClient.DoesNotExist otherwise), from this process's short cache."""
+    digest = hashlib.sha512(key.encode()).hexdigest()
+    now = time.monotonic()
+    hit = _verified.get(digest)
+    if hit is not None and hit[1] > now:
+        return hit[0]
+    client = ApiClient.objects.get_from_key(key)  # usable keys only: revoked ones raise DoesNotExist
+    if _cache_seconds() > 0:
+        if len(_verified) >= _VERIFIED_MAX:
+            _verified.clear()
+        _verified[digest] = (client, now + _cache_seconds())
+    return client
+
+
+def forget_verified_keys(**kwargs: Any) -> None:
+    """A client was saved or deleted in this process (revoked, scopes changed…): verify keys again."""
+    _verified.clear()
+
+
+post_save.connect(forget_verified_keys, sender=ApiClient, dispatch_uid="api-key-cache-save")
+post_delete.connect(forget_verified_keys, sender=ApiClient, dispatch_uid="api-key-cache-delete")
+
+
 class ApiKeyAuthentication(BaseAuthentication):
     def authenticate(self, request: Request) -> tuple[ClientPrincipal, ApiClient] | None:
         header = request.headers.get("Authorization", "")
@@ -39,7 +85,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         if keyword != KEYWORD or not key:
             return None
         try:
-            client = ApiClient.objects.get_from_key(key.strip())
+            client = _client_of_key(key.strip())
         except ApiClient.DoesNotExist:
             self._count_failure(request)
             raise AuthenticationFailed("invalid or revoked API key") from None
@@ -92,7 +138,7 @@ def required_scope(request: Request, view: Any) -> str | None:
 
 
 class ClientRateThrottle(SimpleRateThrottle):
-    """One budget per API client, counted in the shared cache (Redis in production)."""
+    """One budget per API client and fixed window (e.g. a minute), counted in the shared cache."""
 
     scope = "client"
 
@@ -100,6 +146,50 @@ class ClientRateThrottle(SimpleRateThrottle):
         if not isinstance(request.auth, ApiClient):
             return None
         return self.cache_format % {"scope": self.scope, "ident": request.auth.pk}
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        if self.rate is None:
+            return True
+        key = self.get_cache_key(request, view)
+        if key is None:
+            return True
+        self.now = self.timer()
+        window = int(self.now // self.duration)
+        self.window_ends = (window + 1) * self.duration
+        return _count_in_window(f"{key}:{window}", self.duration + 1) <= self.num_requests
+
+    def wait(self) -> float:
+        return max(0.0, self.window_ends - self.now)
+
+
+_redis: list[Any] = []  # the write client of Django's Redis cache, built once per process (it is thread-safe)
+
+
+def _redis_client() -> Any | None:
+    get_client = getattr(getattr(cache, "_cache", None), "get_client", None)
+    if get_client is None:  # not django.core.cache.backends.redis.RedisCache
+        return None
+    if not _redis:
+        _redis.append(get_client(None, write=True))  # Django builds a new client object per call otherwise
+    return _redis[0]
+
+
+def _count_in_window(key: str, timeout: int) -> int:
+    """Add one to a window's counter and return it: one round trip on Redis (two for the window's first
+    request), two elsewhere."""
+    client = _redis_client()
+    if client is not None:
+        full_key = cache.make_and_validate_key(key)
+        count = int(client.incr(full_key))
+        if count == 1:  # the window's first request sets its lifetime (the key names its window)
+            client.expire(full_key, timeout)
+        return count
+    cache.add(key, 0, timeout)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout)
+        return 1
 
 
 def actor_of(request: Request) -> Actor:

@@ -37,22 +37,34 @@ class OffsetDateTimeField(serializers.Field):
     }
 
     def to_internal_value(self, data: Any) -> datetime:
-        try:
-            value = parse_datetime(data) if isinstance(data, str) else None
-        except ValueError:
-            value = None
-        if value is None or value.tzinfo is None:
-            self.fail("invalid")
-        now = timezone.now()
-        ahead, age = settings.UPDATE_TIMESTAMP_MAX_FUTURE_SECONDS, settings.UPDATE_TIMESTAMP_MAX_AGE_SECONDS
-        try:
-            if value > now + timedelta(seconds=ahead):
-                self.fail("future", seconds=ahead)
-            if value < now - timedelta(seconds=age):
-                self.fail("past", seconds=age)
-        except OverflowError:  # an offset that pushes the instant outside datetime's range
-            self.fail("invalid")
+        value, problem = check_client_timestamp(data)
+        if problem is not None:
+            self.fail(
+                problem,
+                seconds=settings.UPDATE_TIMESTAMP_MAX_FUTURE_SECONDS
+                if problem == "future"
+                else settings.UPDATE_TIMESTAMP_MAX_AGE_SECONDS,
+            )
         return value
 
     def to_representation(self, value: datetime) -> str:
         return value.isoformat()
+
+
+def check_client_timestamp(data: Any) -> tuple[datetime | None, str | None]:
+    """(the instant, None) for an acceptable client timestamp, else (None, the error key)."""
+    try:
+        value = parse_datetime(data) if isinstance(data, str) else None
+    except ValueError:
+        value = None
+    if value is None or value.tzinfo is None:
+        return None, "invalid"
+    now = timezone.now()
+    try:
+        if value > now + timedelta(seconds=settings.UPDATE_TIMESTAMP_MAX_FUTURE_SECONDS):
+            return None, "future"
+        if value < now - timedelta(seconds=settings.UPDATE_TIMESTAMP_MAX_AGE_SECONDS):
+            return None, "past"
+    except OverflowError:  # an offset that pushes the instant outside datetime's range
+        return None, "invalid"
+    return value, None

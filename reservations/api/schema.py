@@ -1,6 +1,5 @@
 """OpenAPI documentation of the problem+json errors each operation can answer with."""
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
@@ -17,16 +16,6 @@ Problem = inline_serializer(
         "instance": serializers.CharField(required=False),
     },
 )
-
-
-class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
-    """Documents `Authorization: Api-Key <key>` (the ApiKeyAuth scheme of SPECTACULAR_SETTINGS)."""
-
-    target_class = "reservations.api.auth.ApiKeyAuthentication"
-    name = "ApiKeyAuth"
-
-    def get_security_definition(self, auto_schema):
-        return {"type": "apiKey", "in": "header", "name": "Authorization", "description": "`Api-Key <key>`"}
 
 
 ALWAYS: tuple[type[DomainError], ...] = (InvalidRequest, Unauthorized, Forbidden, Throttled)

@@ -32,6 +32,7 @@ from .serializers import (
     ReservationSerializer,
     ReservationUpdateResultSerializer,
     ReservationUpdateSerializer,
+    update_payload,
 )
 
 RESERVATION_ID = OpenApiParameter("reservation_id", type=uuid.UUID, location=OpenApiParameter.PATH)
@@ -132,9 +133,7 @@ class ReservationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     )
     @action(detail=False, methods=["post"], url_path="update")
     def update_reservation(self, request: Request) -> Response:
-        payload = ReservationUpdateSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        result = services.reservation_update(**payload.validated_data, actor=actor_of(request))
+        result = services.reservation_update(**update_payload(request.data), actor=actor_of(request))
         return Response(
             {
                 "reservation_id": str(result.reservation_id),
