@@ -34,6 +34,8 @@ install-bench: install
 # raw-SQL yardstick (../shared/bench) run by pgbench; needs `wrk` and `pgbench` (apt-get install wrk).
 # Uses its own databases (checkout_bench, yardstick). BENCH_ARGS="--duration 5 --only a" for a short run.
 bench: install-bench
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; } || \
+		{ echo "make bench: needs wrk (apt-get install wrk)"; exit 1; }
 	@$(MAKE) --no-print-directory check-services TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 

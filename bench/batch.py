@@ -2,12 +2,16 @@
 
 - sweep: 100,000 overdue temporary reservations (1,000 SKUs), expired by the service
   `reservations.services.reservations_expire`, then (reloaded identically) by one statement.
-- export of 1,000,000 events: see EXPORT_HOOK below (TODO for the lead).
+- export: 1,000,000 outbox events, exported by the service `reporting.services.events_export` (claim,
+  JSONL.gz + CSV, SHA-256, storage, publish) into a temporary folder, then (reset) by one raw statement
+  `COPY (UPDATE … RETURNING …) TO STDOUT` writing plain CSV, which does less work (no JSONL, no gzip,
+  no checksums, one transaction for the whole table).
 
 Prints one JSON line: a list of bench.report.Row fields.
 """
 
 import json
+import tempfile
 import time
 from collections.abc import Callable
 
@@ -16,17 +20,6 @@ import django
 N_EXPIRED = 100_000
 N_SKUS = 1_000
 N_EVENTS = 1_000_000
-
-# ---------------------------------------------------------------------------------------------------
-# TODO(lead): wire the `reporting` export service here once its branch is merged.
-# EXPORT_HOOK must export every unexported outbox event exactly as the beat task does and return the
-# number of events exported, e.g.
-#     from reporting.services import export_events
-#     EXPORT_HOOK = lambda: export_events().event_count
-# While it is None, the export row reads "not wired" and only the raw-SQL baseline below is ready
-# (RAW_EXPORT_SQL: the same events as CSV via COPY, gzipped, which is what the service must approach).
-EXPORT_HOOK: Callable[[], int] | None = None
-# ---------------------------------------------------------------------------------------------------
 
 LOAD_EXPIRED_SQL = f"""
 INSERT INTO stock_stock (sku, name, brand, unit_price, on_hand, reserved, updated_at)
@@ -62,10 +55,30 @@ SELECT 'reservation.expired', now(), reservation_id, user_id, sku, quantity, qua
   'system:expiry', '', '', '' FROM expired
 """
 
+LOAD_EVENTS_SQL = f"""
+INSERT INTO reservations_event (type, occurred_at, reservation_id, user_id, sku, old_quantity, new_quantity,
+  status, channel, actor, request_id, code, operation)
+  SELECT 'reservation.modified', now() - interval '1 hour', gen_random_uuid(), 'e' || g, 'X-' || (g % {N_SKUS}),
+         1, 2, 'temporary', 'web', 'client:bench', md5(g::text), '', ''
+  FROM generate_series(1, {N_EVENTS}) g;
+ANALYZE reservations_event;
+"""
+
+RESET_EXPORT_SQL = """
+UPDATE reservations_event SET exported_batch_id = NULL WHERE exported_batch_id IS NOT NULL;
+DELETE FROM reporting_exportbatch;
+"""
+CLEAN_EVENTS_SQL = RESET_EXPORT_SQL + "DELETE FROM reservations_event WHERE actor = 'client:bench';\n"
+
+# The raw export claims with a batch row of its own, like the service's claim step.
+RAW_EXPORT_BATCH_SQL = """
+INSERT INTO reporting_exportbatch (created_at, status, event_count, attempts, last_error, jsonl_file, jsonl_sha256,
+  jsonl_size, csv_file, csv_sha256, csv_size) VALUES (now(), 'pending', 0, 0, '', '', '', 0, '', '', 0)
+"""
 RAW_EXPORT_SQL = (
-    "COPY (SELECT event_id, type, occurred_at, reservation_id, user_id, sku, old_quantity, new_quantity, status, "
-    "channel, actor, request_id, code, operation FROM reservations_event WHERE exported_batch_id IS NULL "
-    "ORDER BY event_id) TO STDOUT (FORMAT csv, HEADER)"
+    "COPY (UPDATE reservations_event SET exported_batch_id = (SELECT max(id) FROM reporting_exportbatch) "
+    "WHERE exported_batch_id IS NULL RETURNING event_id, type, occurred_at, reservation_id, user_id, sku, "
+    "old_quantity, new_quantity, status, channel, actor, request_id, code, operation) TO STDOUT (FORMAT csv)"
 )
 
 
@@ -114,10 +127,55 @@ def sweep() -> dict:
 
 
 def export() -> dict:
-    row = {"scenario": "d export 1M events", "clients": 1}
-    if EXPORT_HOOK is None:
-        return {**row, "note": "not wired: TODO(lead) EXPORT_HOOK in bench/batch.py"}
-    raise NotImplementedError("load N_EVENTS events, time EXPORT_HOOK and RAW_EXPORT_SQL like sweep()")
+    from django.conf import settings  # noqa: PLC0415
+    from django.core.files.storage import storages  # noqa: PLC0415
+    from django.db import connection, transaction  # noqa: PLC0415
+
+    from reporting.services import events_export  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory(prefix="bench-exports-") as folder:
+        settings.STORAGES = {
+            **settings.STORAGES,
+            "exports": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": folder}},
+        }
+        storages._backends, storages._storages = None, {}  # re-read STORAGES
+        _sql(CLEAN_EVENTS_SQL)
+        _sql(LOAD_EVENTS_SQL)
+        backlog = _count_unexported()
+        service_s, _ = _timed(lambda: sum(b.event_count for b in events_export(max_batches=10_000)))
+        assert _count_unexported() == 0
+        _sql(RESET_EXPORT_SQL)
+
+        def raw() -> int:
+            rows = 0
+            with transaction.atomic(), connection.cursor() as cursor, open(f"{folder}/raw.csv", "wb") as target:
+                cursor.execute(RAW_EXPORT_BATCH_SQL)
+                with cursor.cursor.copy(RAW_EXPORT_SQL) as copy:
+                    for chunk in copy:
+                        target.write(chunk)
+                        rows += bytes(chunk).count(b"\n")
+            return rows
+
+        raw_s, raw_n = _timed(raw)
+    _sql(CLEAN_EVENTS_SQL)
+    assert raw_n == backlog, (raw_n, backlog)
+    return {
+        "scenario": "d export events",
+        "clients": 1,
+        "throughput": backlog / service_s,
+        "yardstick": raw_n / raw_s,
+        "ratio": raw_s / service_s,
+        "seconds": service_s,
+        "note": f"{backlog} events: service {service_s:.2f} s, raw COPY {raw_s:.2f} s",
+    }
+
+
+def _count_unexported() -> int:
+    from django.db import connection  # noqa: PLC0415
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM reservations_event WHERE exported_batch_id IS NULL")
+        return cursor.fetchone()[0]
 
 
 def main() -> None:

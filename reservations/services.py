@@ -71,13 +71,14 @@ def _expire_batch(*, now: datetime, limit: int) -> int:
     return _expire_due(now=now, sku=None, limit=limit, actor=SYSTEM)
 
 
-def reservations_expire(*, batch_size: int = 1000, now: datetime | None = None) -> int:
+def reservations_expire(*, batch_size: int | None = None, now: datetime | None = None) -> int:
     """The sweep: expire every overdue temporary reservation, one short transaction per batch.
 
     Safe to run twice or at the same time: each batch skips rows another sweep holds, and a
     reservation is only ever moved from `temporary`, so it is expired (and its event written) once.
     """
     now = now or timezone.now()
+    batch_size = batch_size or settings.RESERVATION_SWEEP_BATCH_SIZE
     total = 0
     while True:
         done = _expire_batch(now=now, limit=batch_size)

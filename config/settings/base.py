@@ -103,6 +103,9 @@ else:
 RESERVATION_TTL_SECONDS = env.int("RESERVATION_TTL_SECONDS", default=900)
 RESERVATION_MAX_QUANTITY = env.int("RESERVATION_MAX_QUANTITY", default=1000)
 RESERVATION_SWEEP_SECONDS = env.int("RESERVATION_SWEEP_SECONDS", default=30)
+# Reservations expired per sweep transaction: bigger batches cost fewer round trips but hold the stock
+# rows of their SKUs longer (an API call on one of those SKUs may wait for the batch to commit).
+RESERVATION_SWEEP_BATCH_SIZE = env.int("RESERVATION_SWEEP_BATCH_SIZE", default=1000)
 EXPORT_INTERVAL_SECONDS = env.int("EXPORT_INTERVAL_SECONDS", default=300)
 # How far a client's updateReservation `timestamp` may run ahead of our clock, or lag behind it.
 UPDATE_TIMESTAMP_MAX_FUTURE_SECONDS = env.int("UPDATE_TIMESTAMP_MAX_FUTURE_SECONDS", default=300)
