@@ -88,27 +88,6 @@ def event_record(data: EventData, actor: Actor, *, then: tuple[str, list[Any]] |
         return event_id
 
 
-_MANY_COLUMNS = (
-    "type",
-    "occurred_at",
-    "reservation_id",
-    "user_id",
-    "sku",
-    "old_quantity",
-    "new_quantity",
-    "status",
-    "channel",
-    "code",
-    "operation",
-)
-_INSERT_MANY = (
-    f"INSERT INTO {EVENT_TABLE} (type, occurred_at, reservation_id, user_id, sku, old_quantity, new_quantity, "
-    "status, channel, code, operation, actor, request_id) "
-    "SELECT *, %s, %s FROM unnest(%s::text[], %s::timestamptz[], %s::uuid[], %s::text[], %s::text[], "
-    "%s::int[], %s::int[], %s::text[], %s::text[], %s::text[], %s::text[])"
-)
-
-
 def events_record_expired(reservation_ids: list, *, occurred_at: datetime, actor: Actor) -> None:
     """One `reservation.expired` event per reservation, copied from the rows in one statement (the sweep).
 

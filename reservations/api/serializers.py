@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from stock.models import SKU_RE, SKU_REGEX
 
+from ..envelope import ENVELOPE_FIELDS
 from ..models import Event, Reservation, ReservationStatus
 from ..selectors import effective_status
 from .fields import OffsetDateTimeField, StrictIntegerField, check_client_timestamp
@@ -125,22 +126,7 @@ class ReservationListQuerySerializer(serializers.Serializer):
 class EventSerializer(serializers.ModelSerializer):
     class Meta:
         model = Event
-        fields = [
-            "event_id",
-            "type",
-            "occurred_at",
-            "reservation_id",
-            "user_id",
-            "sku",
-            "old_quantity",
-            "new_quantity",
-            "status",
-            "channel",
-            "actor",
-            "request_id",
-            "code",
-            "operation",
-        ]
+        fields = list(ENVELOPE_FIELDS)  # the same members as the stream and the export files
 
 
 class EventPageSerializer(serializers.Serializer):
