@@ -3,7 +3,6 @@ SHELL := /bin/bash
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-export DJANGO_SETTINGS_MODULE ?= config.settings.base
 TEST_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/checkout)
 TEST_REDIS_URL ?= $(or $(REDIS_URL),redis://127.0.0.1:6379/15)
 
@@ -24,8 +23,10 @@ PORT ?= 8000
 # web, one worker and one beat (Procfile) under honcho; Ctrl-C stops all three.
 run: install
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo
-	WEB_PORT=$(PORT) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
+	$(BIN)/python manage.py seed_demo --port $(PORT)
+	@# Ctrl-C is how this stops: honcho's 130 for it is success, any other status is not.
+	WEB_PORT=$(PORT) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile; \
+		status=$$?; [ $$status -eq 0 ] || [ $$status -eq 130 ] || exit $$status
 
 install-bench: install
 	$(BIN)/pip install -q -r requirements-bench.txt
@@ -48,7 +49,8 @@ test: install-test
 		$(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)" $(BIN)/pytest --create-db $(PYTEST_ARGS)
+	DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)" DJANGO_SETTINGS_MODULE=config.settings.test \
+		$(BIN)/pytest --create-db $(PYTEST_ARGS)
 
 lint:
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
@@ -37,6 +38,8 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("admin/", admin.site.urls),
     path("healthz", health, name="health"),
+    # Nothing lives at the root: send people to the API docs.
+    path("", RedirectView.as_view(url="/api/docs/", permanent=False)),
 ]
 
 handler404 = "reservations.api.problems.not_found_view"

@@ -3,6 +3,7 @@ service-backed admin actions come with the back-office issue."""
 
 from django.contrib import admin
 from rest_framework_api_key.admin import APIKeyModelAdmin
+from rest_framework_api_key.models import APIKey
 
 from .models import ApiClient, Event, Reservation
 
@@ -54,3 +55,9 @@ class EventAdmin(admin.ModelAdmin):
 @admin.register(ApiClient)
 class ApiClientAdmin(APIKeyModelAdmin):
     list_display = [*APIKeyModelAdmin.list_display, "scopes"]
+
+
+# The library's own APIKey table is unused (clients are ApiClient rows): hide it so operators revoke
+# keys in one place.
+admin.site.unregister(APIKey)
+admin.site.site_url = "/api/docs/"

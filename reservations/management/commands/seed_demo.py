@@ -24,8 +24,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--admin-password", default=None)
         parser.add_argument("--api-key", default=None, help="the demo client's key (prefix.secret)")
+        parser.add_argument("--port", type=int, default=8000, help="where `make run` serves, for the printed URLs")
 
-    def handle(self, *args, admin_password: str | None, api_key: str | None, **options) -> None:
+    def handle(self, *args, admin_password: str | None, api_key: str | None, port: int, **options) -> None:
         actor = Actor(name="system:seed_demo")
         rng = random.Random(42)
         created = 0
@@ -49,7 +50,8 @@ class Command(BaseCommand):
         user.is_staff = user.is_superuser = True
         user.set_password(password)
         user.save()
-        self.stdout.write(f"admin: http://127.0.0.1:8000/admin/  user admin  password {password}")
+        self.stdout.write(f"admin: http://127.0.0.1:{port}/admin/  user admin  password {password}")
+        self.stdout.write(f"API docs: http://127.0.0.1:{port}/api/docs/")
 
         key = api_key or getattr(settings, "DEMO_API_KEY", "")
         self.stdout.write(f"API key ({DEMO_CLIENT}, all scopes): {self._demo_client(key)}")
