@@ -32,7 +32,7 @@ install-bench: install
 	$(BIN)/pip install -q -r requirements-bench.txt
 
 # The service as in production (gunicorn, production settings, PostgreSQL, Redis) under wrk, next to the
-# raw-SQL yardstick (../shared/bench) run by pgbench; needs `wrk` and `pgbench` (apt-get install wrk).
+# raw-SQL yardstick (../shared/bench, or its copy in bench/yardstick/) run by pgbench; needs `wrk` and `pgbench` (apt-get install wrk).
 # Uses its own databases (checkout_bench, yardstick). BENCH_ARGS="--duration 5 --only a" for a short run.
 bench: install-bench
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; } || \

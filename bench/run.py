@@ -23,7 +23,20 @@ from pathlib import Path
 from bench.report import Row, as_json, check_targets, format_table, parse_pgbench_tps, parse_wrk, row_from_wrk
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared" / "bench"  # ../shared beside the repo, in CI as here
+
+
+def yardstick_dir() -> Path:
+    """The yardstick's SQL: `../shared/bench` when the repo sits beside it (the canonical copy), else the
+    copy kept in `bench/yardstick/` (a clone elsewhere, e.g. /tmp/ci); BENCH_YARDSTICK_DIR overrides both.
+    tests/test_bench_and_journeys.py checks the kept copy still equals the canonical one."""
+    override = os.environ.get("BENCH_YARDSTICK_DIR")
+    if override:
+        return Path(override)
+    canonical = REPO.parent / "shared" / "bench"
+    return canonical if (canonical / "limit_update.sql").is_file() else REPO / "bench" / "yardstick"
+
+
+YARDSTICK = yardstick_dir()
 RESULTS = REPO / "bench" / "results"
 LUA = REPO / "bench" / "lua"
 PG = ["-h", "127.0.0.1", "-p", "5432", "-U", "postgres"]
@@ -124,7 +137,8 @@ class Bench:
         self.manage("seed_demo")
         psql(self.db, LOAD_SQL)
         recreate_db(self.yard_db)
-        psql(self.yard_db, file=SHARED / "limit_schema.sql")
+        log(f"yardstick SQL from {YARDSTICK}")
+        psql(self.yard_db, file=YARDSTICK / "limit_schema.sql")
         log("counting SQL queries per request in-process")
         out = subprocess.run(
             [sys.executable, "-m", "bench.queries"], cwd=REPO, env=self.env, check=True, capture_output=True, text=True
@@ -162,7 +176,7 @@ class Bench:
         jobs = min(2, clients)
         out = subprocess.run(
             ["pgbench", *PG, "-n", "-c", str(clients), "-j", str(jobs), "-T", str(seconds),
-             "-f", str(SHARED / "limit_update.sql"), self.yard_db],
+             "-f", str(YARDSTICK / "limit_update.sql"), self.yard_db],
             check=True, capture_output=True, text=True,
         ).stdout  # fmt: skip
         return parse_pgbench_tps(out)

@@ -1,6 +1,7 @@
 """Pure functions of `make bench` and `simulate_journeys`: no server, no clock."""
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from rest_framework.exceptions import ValidationError
@@ -176,3 +177,13 @@ def test_throttle_counts_a_window_per_client_and_answers_429(api, make_stock, mo
     refused = api.get("/api/v1/stock/SKU-T/")
     assert refused.json()["code"] == "Reservations.Throttled"
     assert int(refused["Retry-After"]) >= 1
+
+
+def test_the_kept_yardstick_copy_equals_the_shared_one():
+    """bench/yardstick/ lets `make bench` run from a clone anywhere; it must stay the shared yardstick."""
+    repo = Path(__file__).resolve().parent.parent
+    canonical = repo.parent / "shared" / "bench"
+    if not canonical.is_dir():
+        pytest.skip("no ../shared/bench beside this clone to compare with")
+    for name in ("limit_schema.sql", "limit_update.sql"):
+        assert (repo / "bench" / "yardstick" / name).read_text() == (canonical / name).read_text()
