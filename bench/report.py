@@ -22,6 +22,9 @@ class Row:
     yardstick: float | None = None  # raw-SQL transactions (or rows) per second, same client count
     ratio: float | None = None
     queries_per_request: float | None = None
+    # CPU (user + system) the service's processes spent per request: steadier than req/s on a machine
+    # whose neighbours come and go, so it is the figure to compare two versions of the code by.
+    cpu_ms_per_request: float | None = None
     seconds: float | None = None  # for batch scenarios (d)
     note: str = ""
 
@@ -124,6 +127,7 @@ HEADER = (
     "yardstick/s",
     "ratio",
     "SQL/req",
+    "CPU ms/req",
 )
 
 
@@ -145,6 +149,7 @@ def table_lines(rows: list[Row]) -> list[tuple[str, ...]]:
                 _cell(row.yardstick, ".0f"),
                 _cell(row.ratio, ".2f"),
                 _cell(row.queries_per_request, ".0f"),
+                _cell(row.cpu_ms_per_request, ".2f"),
             )
         )
     return lines

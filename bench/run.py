@@ -94,6 +94,23 @@ def psql(db: str, sql: str | None = None, file: Path | None = None) -> str:
     return subprocess.run(args, input=sql, check=True, capture_output=True, text=True).stdout.strip()
 
 
+def process_tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a live process and its live descendants (gunicorn and its workers)."""
+    total = 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            # Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+            fields = Path(f"/proc/{current}/stat").read_text().rpartition(")")[2].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        pending.extend(int(child) for child in children)
+    return total
+
+
 def recreate_db(name: str) -> None:
     if name in {"checkout", "checkout_bg"} or name.startswith("test_"):
         raise SystemExit(f"refusing to use database {name!r}")
@@ -201,10 +218,16 @@ class Bench:
         seconds = self.args.duration
         tps = self.yardstick(clients, max(5, seconds - 2))
         log(f"{name} @ {clients}: yardstick {tps:.0f} tps; wrk {seconds} s")
+        cpu_before = process_tree_cpu_seconds(self.gunicorn.pid)
         result = self.wrk(script, clients, seconds, **constants)
+        cpu_seconds = process_tree_cpu_seconds(self.gunicorn.pid) - cpu_before
         row = row_from_wrk(name, clients, result, tps)
+        row.cpu_ms_per_request = 1000 * cpu_seconds / result["requests"] if result["requests"] else None
         row.queries_per_request = self.queries.get(query_key)
-        log(f"  -> {row.throughput:.0f} req/s, p99 {row.p99_ms:.1f} ms, errors {row.errors}")
+        log(
+            f"  -> {row.throughput:.0f} req/s, p99 {row.p99_ms:.1f} ms, {row.cpu_ms_per_request or 0:.2f} CPU ms/req, "
+            f"errors {row.errors}"
+        )
         self.rows.append(row)
         return row
 

@@ -1,9 +1,11 @@
 """Authentication, scopes, throttling, the error catalogue and the OpenAPI schema."""
 
+import math
 from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -140,6 +142,44 @@ def test_throttling_per_client_is_429(make_stock, api_key, settings):
         settings.REST_FRAMEWORK = settings.REST_FRAMEWORK  # restored by the fixture
         SimpleRateThrottle.THROTTLE_RATES = {"client": "100000/min"}
         cache.clear()
+
+
+@pytest.mark.parametrize("budget", [1000, 60])
+def test_throttle_leases_never_grant_more_than_the_budget(settings, budget):
+    """Web processes take units of a window's budget in leases; together they never exceed it.
+    Each "process" here is simulated by forgetting this process's leases before its turn."""
+    from django.core.cache import cache
+
+    from reservations.api import auth
+
+    settings.API_THROTTLE_LEASE = 10
+    cache.clear()
+    lease = auth.lease_size(budget)
+    assert lease == (10 if budget == 1000 else 1)  # small budgets stay exact
+
+    def process_takes(requests: int) -> int:
+        auth._leases.clear()  # another process: no units held locally
+        return sum(auth.take_from_window("client:k", 7, budget=budget, timeout=60) for _ in range(requests))
+
+    first = process_takes(3)  # 3 requests: one lease of 10, or three of 1
+    rest = process_takes(budget)  # every other unit, lease by lease, until refused
+    assert first == 3
+    # What the first process held unused is lost to the others (an early refusal), never granted twice.
+    assert rest == budget - lease * math.ceil(3 / lease)
+    assert process_takes(1) == 0
+    cache.clear()
+
+
+def test_api_calls_skip_the_admin_middleware_and_the_admin_keeps_it(api, make_stock):
+    make_stock("S")
+    api_request = api.get("/api/v1/stock/S/").wsgi_request
+    assert not hasattr(api_request, "session") and not hasattr(api_request, "_messages")
+    browser = Client(enforce_csrf_checks=True)
+    page = browser.get("/admin/login/")
+    assert page.status_code == 200 and hasattr(page.wsgi_request, "session")
+    assert "csrftoken" in page.cookies
+    refused = browser.post("/admin/login/", {"username": "x", "password": "y"})  # no CSRF token
+    assert refused.status_code == 403
 
 
 def test_every_catalogue_code_is_reachable(api, make_stock):

@@ -35,15 +35,18 @@ INSTALLED_APPS = [
     "reporting",
 ]
 
+# Sessions, CSRF, auth and messages are Django's, skipped under API_PATH_PREFIX (config/middleware.py):
+# API calls authenticate with an API key and never use them.
+API_PATH_PREFIX = "/api/v1/"
 MIDDLEWARE = [
     "reservations.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "config.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "config.middleware.CsrfViewMiddleware",
+    "config.middleware.AuthenticationMiddleware",
+    "config.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -110,6 +113,9 @@ EXPORT_INTERVAL_SECONDS = env.int("EXPORT_INTERVAL_SECONDS", default=300)
 # How far a client's updateReservation `timestamp` may run ahead of our clock, or lag behind it.
 UPDATE_TIMESTAMP_MAX_FUTURE_SECONDS = env.int("UPDATE_TIMESTAMP_MAX_FUTURE_SECONDS", default=300)
 UPDATE_TIMESTAMP_MAX_AGE_SECONDS = env.int("UPDATE_TIMESTAMP_MAX_AGE_SECONDS", default=86400)
+# Units of a client's throttle budget a web process takes from Redis at a time (reservations/api/auth.py):
+# fewer round trips, at the price of refusing a client up to processes x (lease - 1) requests early.
+API_THROTTLE_LEASE = env.int("API_THROTTLE_LEASE", default=20)
 # Failed API-key authentications allowed per client address and minute before answering 429.
 AUTH_FAILURES_PER_MINUTE = env.int("AUTH_FAILURES_PER_MINUTE", default=30)
 # How long a verified API key is remembered by each web process: a revocation reaches every process

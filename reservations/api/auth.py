@@ -5,12 +5,14 @@ Both run on every request, so both are kept to at most one round trip (docs/perf
 - a key that verified is remembered in this process for API_KEY_CACHE_SECONDS (default 5): a
   revocation or expiry reaches every process within that time, and the process that saved the
   change (admin, command) forgets the key at once (post_save/post_delete of ApiClient);
-- the per-client throttle counts a fixed window in the shared cache (one Redis INCR) instead of
-  DRF's list of every request's timestamp, which was read and rewritten whole on each request.
-  A fixed window lets a client burst up to twice its rate across a window boundary.
+- the per-client throttle counts a fixed window in the shared cache instead of DRF's list of every
+  request's timestamp (read and rewritten whole on each request), and each web process takes units
+  of that count in leases (one Redis INCRBY per lease, `take_from_window`). A fixed window lets a
+  client burst up to twice its rate across a window boundary.
 """
 
 import hashlib
+import threading
 import time
 from typing import Any
 
@@ -156,10 +158,40 @@ class ClientRateThrottle(SimpleRateThrottle):
         self.now = self.timer()
         window = int(self.now // self.duration)
         self.window_ends = (window + 1) * self.duration
-        return _count_in_window(f"{key}:{window}", self.duration + 1) <= self.num_requests
+        return take_from_window(key, window, budget=self.num_requests, timeout=self.duration + 1)
 
     def wait(self) -> float:
         return max(0.0, self.window_ends - self.now)
+
+
+# A web process takes units of a client's window budget from the shared counter `lease` at a time and
+# hands them out locally: one Redis round trip per `lease` requests instead of one per request. No
+# client ever gets more than its budget (each lease is cut to what is left); a client may be refused up
+# to (web processes x (lease - 1)) requests early, the units other processes hold unused when the window
+# ends. Budgets below 100 x lease use smaller leases, so low limits stay exact (a lease of 1).
+_leases: dict[str, tuple[int, int]] = {}  # client key -> (window, units this process may still grant)
+_leases_lock = threading.Lock()
+
+
+def lease_size(budget: int) -> int:
+    return max(1, min(settings.API_THROTTLE_LEASE, budget // 100))
+
+
+def take_from_window(key: str, window: int, *, budget: int, timeout: int) -> bool:
+    """Count one request of a client's window; False once the window's budget is spent."""
+    with _leases_lock:
+        held_window, left = _leases.get(key, (window, 0))
+        if held_window == window and left > 0:
+            _leases[key] = (window, left - 1)
+            return True
+    lease = lease_size(budget)
+    counted_before = _add_to_window(f"{key}:{window}", lease, timeout) - lease
+    granted = min(lease, budget - counted_before)
+    if granted <= 0:
+        return False
+    with _leases_lock:
+        _leases[key] = (window, granted - 1)
+    return True
 
 
 _redis: list[Any] = []  # the write client of Django's Redis cache, built once per process (it is thread-safe)
@@ -174,22 +206,22 @@ def _redis_client() -> Any | None:
     return _redis[0]
 
 
-def _count_in_window(key: str, timeout: int) -> int:
-    """Add one to a window's counter and return it: one round trip on Redis (two for the window's first
-    request), two elsewhere."""
+def _add_to_window(key: str, units: int, timeout: int) -> int:
+    """Add `units` to a window's shared counter and return the new total: one round trip on Redis (two
+    for the window's first lease), two elsewhere."""
     client = _redis_client()
     if client is not None:
         full_key = cache.make_and_validate_key(key)
-        count = int(client.incr(full_key))
-        if count == 1:  # the window's first request sets its lifetime (the key names its window)
+        total = int(client.incrby(full_key, units))
+        if total == units:  # the window's first lease sets its lifetime (the key names its window)
             client.expire(full_key, timeout)
-        return count
+        return total
     cache.add(key, 0, timeout)
     try:
-        return cache.incr(key)
+        return cache.incr(key, units)
     except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout)
-        return 1
+        cache.add(key, units, timeout)
+        return units
 
 
 def actor_of(request: Request) -> Actor:
