@@ -49,8 +49,9 @@ test: install-test
 		$(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	@# One suite at a time per machine: every clone's tests use the same test database and Redis db.
 	DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)" DJANGO_SETTINGS_MODULE=config.settings.test \
-		$(BIN)/pytest --create-db $(PYTEST_ARGS)
+		flock --verbose /tmp/checkout-reservations-tests.lock $(BIN)/pytest --create-db $(PYTEST_ARGS)
 
 lint:
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
