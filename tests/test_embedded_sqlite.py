@@ -28,8 +28,8 @@ def test_sqlite_default_migrates_seeds_and_never_oversells(tmp_path):
 
     manage("migrate", "--noinput", env=env)
     seeded = manage("seed_demo", env=env)
-    assert "catalogue: 50 SKUs (50 new)" in seeded
-    assert "catalogue: 50 SKUs (0 new)" in manage("seed_demo", env=env)  # idempotent
+    assert "demo catalogue: SKU-001…SKU-050 (50 new; 50 SKUs in all)" in seeded
+    assert "(0 new; 50 SKUs in all)" in manage("seed_demo", env=env)  # idempotent
 
     script = (ROOT / "tests" / "scripts" / "sqlite_no_oversell.py").read_text()
     output = manage("shell", "-c", script, env=env)
