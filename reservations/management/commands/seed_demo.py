@@ -43,7 +43,8 @@ class Command(BaseCommand):
                 actor=actor,
             )
             created += 1
-        self.stdout.write(f"demo catalogue: SKU-001…SKU-{index + 1:03d} ({created} new; {Stock.objects.count()} SKUs in all)")
+        in_all = Stock.objects.count()
+        self.stdout.write(f"demo catalogue: SKU-001…SKU-{index + 1:03d} ({created} new; {in_all} SKUs in all)")
 
         password = admin_password or getattr(settings, "DEMO_ADMIN_PASSWORD", "demo-admin-pass")
         user, _ = get_user_model().objects.get_or_create(username="admin", defaults={"is_staff": True})
