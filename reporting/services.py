@@ -20,14 +20,17 @@ import csv
 import gzip
 import hashlib
 import io
-import json
 import logging
 import tempfile
 import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import IO, Any
 
+import orjson
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import Storage, storages
@@ -69,11 +72,10 @@ class _WrittenFile:
     size: int
 
 
-def neutralise_cell(value: Any) -> Any:
-    """A CSV cell a spreadsheet will not evaluate: text starting like a formula gets a leading quote."""
-    if isinstance(value, str) and value.startswith(_FORMULA_PREFIXES):
-        return "'" + value
-    return "" if value is None else value
+def neutralised_row(values: Iterable[Any]) -> list[Any]:
+    """A CSV row a spreadsheet will not evaluate: text starting like a formula gets a leading quote.
+    (Inline, not a call per cell: this runs for every cell of every exported event.)"""
+    return ["'" + cell if cell.__class__ is str and cell.startswith(_FORMULA_PREFIXES) else cell for cell in values]
 
 
 # --- step 1: claim ------------------------------------------------------------------------------------
@@ -106,7 +108,7 @@ def _claim_new_batch(batch_size: int) -> ExportBatch | None:
         if cursor.fetchone() is None:
             return None
         batch = ExportBatch.objects.create()
-        # A MATERIALIZED CTE, so the LIMIT is applied once (see locks.lock_expired_reservations).
+        # A MATERIALIZED CTE, so the LIMIT is applied once (see locks.expire_due_statement).
         cursor.execute(
             f"WITH next AS MATERIALIZED ("
             f"  SELECT event_id FROM {EVENT_TABLE} WHERE exported_batch_id IS NULL{txid_filter}"
@@ -187,8 +189,8 @@ def _write_files(lease: _Lease, storage: Storage) -> list[_WrittenFile]:
             lines: list[bytes] = []
             for values in events.iterator(chunk_size=5000):
                 envelope = envelope_from_values(values)
-                lines.append(json.dumps(envelope, separators=(",", ":")).encode())
-                writer.writerow([neutralise_cell(envelope[field]) for field in ENVELOPE_FIELDS])
+                lines.append(orjson.dumps(envelope))  # compact UTF-8, several times faster than json
+                writer.writerow(neutralised_row(envelope.values()))
                 rows += 1
                 if len(lines) == 5000:  # one compressor call per chunk, not per line
                     jsonl_gz.write(b"\n".join(lines) + b"\n")
@@ -247,19 +249,60 @@ def _export_leased(lease: _Lease, storage: Storage) -> ExportBatch | None:
     return ExportBatch.objects.get(pk=lease.batch_id)
 
 
+def _claim_on_own_connection(batch_size: int) -> _Lease | None:
+    try:
+        return _lease_next_batch(batch_size=batch_size)
+    finally:
+        connection.close()  # this thread's connection, not the caller's
+
+
+def _unlease(lease: _Lease) -> None:
+    """Hand back a lease that was never worked on, as if it had not been taken."""
+    ExportBatch.objects.filter(pk=lease.batch_id, attempts=lease.attempt).update(
+        attempts=lease.attempt - 1, lease_expires_at=None
+    )
+
+
+def _leases(*, batch_size: int, max_batches: int) -> Iterator[_Lease]:
+    """The leases of one run, in order. On PostgreSQL the next claim runs one batch ahead on a
+    connection of its own: claiming is database work and writing files is Python work, so on two
+    cores they overlap (the export of 1M events took 2.3x one raw COPY run one after the other).
+    Not inside a caller's transaction: that would hold the exporters' advisory lock the claim waits for."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block or max_batches < 2:
+        for _ in range(max_batches):
+            lease = _lease_next_batch(batch_size=batch_size)
+            if lease is None:
+                return
+            yield lease
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-claim") as claimer:
+        ahead: Future[_Lease | None] | None = claimer.submit(_claim_on_own_connection, batch_size)
+        try:
+            for taken in range(1, max_batches + 1):
+                lease, ahead = ahead.result(), None
+                if lease is None:
+                    return
+                if taken < max_batches:
+                    ahead = claimer.submit(_claim_on_own_connection, batch_size)
+                yield lease
+        finally:
+            # The caller stopped early (its write failed): the lease claimed ahead goes back at once.
+            if ahead is not None and (unused := ahead.result()) is not None:
+                _unlease(unused)
+
+
 def events_export(*, batch_size: int | None = None, max_batches: int = 20) -> list[ExportBatch]:
     """Export unexported events (and redo batches an earlier run left pending); return the batches
     this call published. Safe to run twice or at the same time."""
     batch_size = batch_size or settings.EXPORT_BATCH_SIZE
     storage = exports_storage()
     published: list[ExportBatch] = []
-    for _ in range(max_batches):
-        lease = _lease_next_batch(batch_size=batch_size)
-        if lease is None:
-            break
-        batch = _export_leased(lease, storage)
-        if batch is not None:
-            published.append(batch)
+    # closing(): on an error the generator gives back its claimed-ahead lease now, not when collected.
+    with closing(_leases(batch_size=batch_size, max_batches=max_batches)) as leases:
+        for lease in leases:
+            batch = _export_leased(lease, storage)
+            if batch is not None:
+                published.append(batch)
     return published
 
 
@@ -270,4 +313,4 @@ def pending_export_backlog() -> int:
     ).count()
 
 
-__all__ = ["events_export", "exports_storage", "neutralise_cell", "pending_export_backlog"]
+__all__ = ["events_export", "exports_storage", "neutralised_row", "pending_export_backlog"]

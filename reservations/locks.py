@@ -4,6 +4,7 @@
 2. then the stock row, implicitly, through the conditional UPDATEs in `stock.rows`
    (several SKUs: in ascending SKU order).
 
+(`expire_due_statement` is run by `events.events_record_expired`, which adds the events to it.)
 Expired holds of other shoppers are taken with SKIP LOCKED, so reclaiming them never waits on a
 row that another request holds. Nothing else in the code base locks rows.
 """
@@ -25,6 +26,8 @@ LIVE_COLUMNS = (
     "reservation_id, user_id, sku, quantity, status, channel, expires_at, last_update_timestamp, "
     "last_update_old_quantity, last_update_new_quantity, last_update_expires_at, last_update_event_id"
 )
+# What `expire_due_statement` returns of each reservation it expired.
+EXPIRED_COLUMNS = "reservation_id, user_id, sku, quantity, status, channel, expires_at"
 
 
 def lock_temporary_reservation_of_pair(*, user_id: str, sku: str) -> tuple[Any, ...] | None:
@@ -42,11 +45,11 @@ def lock_reservation(reservation_id: uuid.UUID) -> Reservation | None:
     return Reservation.objects.select_for_update().filter(pk=reservation_id).first()
 
 
-def lock_expired_reservations(*, now: datetime, sku: str | None, limit: int) -> list[tuple[Any, ...]]:
-    """Mark up to `limit` expired temporary reservations as expired, skipping rows others hold.
-
-    Returns (reservation_id, user_id, sku, quantity, channel) of each one this transaction took.
-    Set-based: one statement whatever the batch size.
+def expire_due_statement(*, now: datetime, sku: str | None, limit: int) -> tuple[str, list[Any]]:
+    """The statement that locks and expires up to `limit` overdue temporary reservations (of one SKU,
+    or any), skipping rows others hold; it RETURNs `EXPIRED_COLUMNS` of each one it took. Set-based:
+    one statement whatever the batch size. `events.events_record_expired` runs it, so that on
+    PostgreSQL the rows' events are written by the same statement.
 
     The candidates are a MATERIALIZED CTE, not an `IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)`
     subquery: PostgreSQL may plan the latter as a semi-join that rescans the subquery once per outer
@@ -54,27 +57,25 @@ def lock_expired_reservations(*, now: datetime, sku: str | None, limit: int) -> 
     overdue row instead of `limit` (the batch bound did not hold).
     """
     sku_filter, params = ("AND sku = %s ", [sku]) if sku is not None else ("", [])
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"WITH due AS MATERIALIZED ("
-            f"  SELECT reservation_id FROM {RESERVATION_TABLE} "
-            f"  WHERE status = %s AND expires_at <= %s {sku_filter}"
-            f"  ORDER BY expires_at LIMIT %s{for_update(skip_locked=True)}"
-            f") UPDATE {RESERVATION_TABLE} SET status = %s, updated_at = %s "
-            f"WHERE status = %s AND expires_at <= %s AND reservation_id IN (SELECT reservation_id FROM due) "
-            f"RETURNING reservation_id, user_id, sku, quantity, channel",
-            [
-                ReservationStatus.TEMPORARY,
-                dt_param(now),
-                *params,
-                limit,
-                ReservationStatus.EXPIRED,
-                dt_param(now),
-                ReservationStatus.TEMPORARY,
-                dt_param(now),
-            ],
-        )
-        return cursor.fetchall()
+    sql = (
+        f"WITH due AS MATERIALIZED ("
+        f"  SELECT reservation_id FROM {RESERVATION_TABLE} "
+        f"  WHERE status = %s AND expires_at <= %s {sku_filter}"
+        f"  ORDER BY expires_at LIMIT %s{for_update(skip_locked=True)}"
+        f") UPDATE {RESERVATION_TABLE} SET status = %s, updated_at = %s "
+        f"WHERE status = %s AND expires_at <= %s AND reservation_id IN (SELECT reservation_id FROM due) "
+        f"RETURNING {EXPIRED_COLUMNS}"
+    )
+    return sql, [
+        ReservationStatus.TEMPORARY,
+        dt_param(now),
+        *params,
+        limit,
+        ReservationStatus.EXPIRED,
+        dt_param(now),
+        ReservationStatus.TEMPORARY,
+        dt_param(now),
+    ]
 
 
 def lock_stock(sku: str) -> Stock | None:

@@ -2,7 +2,6 @@
 events lives here once; views, admin actions, commands and tasks only call these functions."""
 
 import uuid
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,7 +26,7 @@ from .errors import (
 from .events import NEW_EVENT_ID, Actor, EventData, event_record, events_record_expired
 from .locks import (
     RESERVATION_TABLE,
-    lock_expired_reservations,
+    expire_due_statement,
     lock_reservation,
     lock_temporary_reservation_of_pair,
 )
@@ -55,15 +54,10 @@ def check_quantity(quantity: Any, field: str = "quantity") -> int:
 def _expire_due(*, now: datetime, sku: str | None, limit: int, actor: Actor) -> int:
     """Expire up to `limit` overdue holds (of one SKU, or any) inside the caller's transaction:
     each one's units go back to its SKU and it gets one `reservation.expired` event."""
-    rows = lock_expired_reservations(now=now, sku=sku, limit=limit)
-    if not rows:
-        return 0
-    released: dict[str, int] = defaultdict(int)
-    for _, _, row_sku, quantity, _ in rows:
-        released[row_sku] += quantity
-    stock_release_many(quantities=released, now=now)
-    events_record_expired([row[0] for row in rows], occurred_at=now, actor=actor)
-    return len(rows)
+    per_sku = events_record_expired(expire_due_statement(now=now, sku=sku, limit=limit), occurred_at=now, actor=actor)
+    if per_sku:
+        stock_release_many(quantities={row_sku: units for row_sku, units, _ in per_sku}, now=now)
+    return sum(count for _, _, count in per_sku)
 
 
 @atomic_with_retry

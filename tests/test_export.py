@@ -185,6 +185,35 @@ def test_a_failed_export_is_redone_as_the_same_batch_and_published_once(make_sto
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_failed_write_hands_back_the_batch_claimed_ahead(make_stock, settings, tmp_path):
+    # Given two batches' worth of events and a storage that fails the first CSV
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "exports": {"BACKEND": "tests.test_export.FailOnceOnCsvStorage", "OPTIONS": {"location": str(tmp_path)}},
+    }
+    FailOnceOnCsvStorage.failed = False
+    make_stock("SKU-1", on_hand=10)
+    event_ids = _some_events(4)
+    settled()
+
+    # When the first batch's write fails (the second batch was claimed ahead of it meanwhile)
+    with pytest.raises(OSError, match="storage went away"):
+        events_export(batch_size=2)
+
+    # Then both batches are pending and free to take at once; the one never worked on has no attempt
+    pending = list(ExportBatch.objects.order_by("id").values_list("status", "attempts", "lease_expires_at"))
+    # (The claim ahead may also have run after the failed batch was given back and re-taken that one.)
+    assert pending in ([("pending", 1, None), ("pending", 0, None)], [("pending", 1, None)])
+
+    # And the next run publishes every event exactly once, in event_id order
+    settled()
+    batches = events_export(batch_size=2)
+    assert [b.status for b in batches] == ["published", "published"]
+    assert [row["event_id"] for b in batches for row in read_jsonl(tmp_path / b.jsonl_file)] == event_ids
+    assert ExportBatch.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
 def test_an_attempt_that_lost_its_lease_does_not_publish(make_stock, exports_dir, settings):
     # Given an attempt whose lease ran out (a stuck worker) while another run redid its batch
     make_stock("SKU-1", on_hand=10)
