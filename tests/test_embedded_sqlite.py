@@ -40,3 +40,15 @@ def test_sqlite_default_migrates_seeds_and_never_oversells(tmp_path):
     assert line.count("'created'") == 2
     assert line.count("'updated'") == 1
     assert line.count("Reservations.Stock_insuficiente") == 7
+
+
+def test_beat_schedules_the_stream_relay_only_with_a_stream_to_push_to(tmp_path):
+    show = "from django.conf import settings; print(sorted(settings.CELERY_BEAT_SCHEDULE))"
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "EVENT_STREAM_REDIS_URL"}}
+    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", DJANGO_SETTINGS_MODULE="config.settings.base")
+    assert manage("shell", "-c", show, env=env).splitlines()[-1] == "['expire-reservations', 'export-events']"
+    env["REDIS_URL"] = "redis://127.0.0.1:6379/15"
+    assert (
+        manage("shell", "-c", show, env=env).splitlines()[-1]
+        == "['expire-reservations', 'export-events', 'publish-events']"
+    )

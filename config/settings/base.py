@@ -163,6 +163,14 @@ CELERY_BEAT_SCHEDULE_FILENAME = env(
     "CELERY_BEAT_SCHEDULE_FILENAME", default=str(BASE_DIR / "var" / "celerybeat-schedule")
 )
 
+# --- event delivery (Redis Stream) -----------------------------------------------------------------
+# Push delivery is on when a Redis is configured; without one the pull feed /api/v1/events/ is the
+# only interface and beat does not schedule the relay.
+EVENT_STREAM_REDIS_URL = env("EVENT_STREAM_REDIS_URL", default=REDIS_URL)
+EVENT_STREAM_NAME = env("EVENT_STREAM_NAME", default="reservations.events")
+# Approximate cap (XADD MAXLEN ~): consumers further behind than this re-read from the pull feed.
+EVENT_STREAM_MAXLEN = env.int("EVENT_STREAM_MAXLEN", default=1_000_000)
+EVENT_RELAY_BATCH_SIZE = env.int("EVENT_RELAY_BATCH_SIZE", default=500)
 EVENT_RELAY_SECONDS = env.int("EVENT_RELAY_SECONDS", default=5)
 # A run that could not start before its next one is due is dropped (`expires`): the next run does the
 # same work, so a backlog of identical runs after an outage would only queue up.
@@ -177,21 +185,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(EXPORT_INTERVAL_SECONDS),
         "options": {"expires": float(EXPORT_INTERVAL_SECONDS)},
     },
-    "publish-events": {
+}
+if EVENT_STREAM_REDIS_URL:  # without a stream to push to there is nothing to relay
+    CELERY_BEAT_SCHEDULE["publish-events"] = {
         "task": "reservations.tasks.publish_events",
         "schedule": float(EVENT_RELAY_SECONDS),
         "options": {"expires": float(EVENT_RELAY_SECONDS)},
-    },
-}
-
-# --- event delivery (Redis Stream) -----------------------------------------------------------------
-# Push delivery is on when a Redis is configured; without one the pull feed /api/v1/events/ is the
-# only interface and the relay task does nothing.
-EVENT_STREAM_REDIS_URL = env("EVENT_STREAM_REDIS_URL", default=REDIS_URL)
-EVENT_STREAM_NAME = env("EVENT_STREAM_NAME", default="reservations.events")
-# Approximate cap (XADD MAXLEN ~): consumers further behind than this re-read from the pull feed.
-EVENT_STREAM_MAXLEN = env.int("EVENT_STREAM_MAXLEN", default=1_000_000)
-EVENT_RELAY_BATCH_SIZE = env.int("EVENT_RELAY_BATCH_SIZE", default=500)
+    }
 
 # --- batch export of events -------------------------------------------------------------------------
 EXPORT_BATCH_SIZE = env.int("EXPORT_BATCH_SIZE", default=50_000)
@@ -281,7 +281,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    "loggers": {},
 }
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    # The filesystem broker has no host; kombu warns about it at every connection of every process.
+    LOGGING["loggers"]["kombu.connection"] = {"level": "ERROR"}
 
 # --- demo data (make run) -------------------------------------------------------------------------
 # Fixed so the README's curl calls work verbatim on a local run; never load the demo in production.
