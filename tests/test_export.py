@@ -43,6 +43,17 @@ class FailOnceOnCsvStorage(FileSystemStorage):
         return super()._save(name, content)
 
 
+@pytest.fixture
+def failing_storage_dir(settings, tmp_path: Path) -> Path:
+    """The exports storage is a FailOnceOnCsvStorage in a fresh folder."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "exports": {"BACKEND": "tests.test_export.FailOnceOnCsvStorage", "OPTIONS": {"location": str(tmp_path)}},
+    }
+    FailOnceOnCsvStorage.failed = False
+    return tmp_path
+
+
 def _some_events(count: int, prefix: str = "user") -> list[int]:
     for index in range(count):
         reservation_create(user_id=f"{prefix}-{index}", sku="SKU-1", quantity=1, actor=TEST_ACTOR)
@@ -150,12 +161,8 @@ def test_csv_cells_that_look_like_formulas_are_neutralised(make_stock, exports_d
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_failed_export_is_redone_as_the_same_batch_and_published_once(make_stock, settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "exports": {"BACKEND": "tests.test_export.FailOnceOnCsvStorage", "OPTIONS": {"location": str(tmp_path)}},
-    }
-    FailOnceOnCsvStorage.failed = False
+def test_a_failed_export_is_redone_as_the_same_batch_and_published_once(make_stock, failing_storage_dir):
+    tmp_path = failing_storage_dir
     make_stock("SKU-1", on_hand=10)
     event_ids = _some_events(4)
 
@@ -185,13 +192,9 @@ def test_a_failed_export_is_redone_as_the_same_batch_and_published_once(make_sto
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_failed_write_hands_back_the_batch_claimed_ahead(make_stock, settings, tmp_path):
+def test_a_failed_write_hands_back_the_batch_claimed_ahead(make_stock, failing_storage_dir):
+    tmp_path = failing_storage_dir
     # Given two batches' worth of events and a storage that fails the first CSV
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "exports": {"BACKEND": "tests.test_export.FailOnceOnCsvStorage", "OPTIONS": {"location": str(tmp_path)}},
-    }
-    FailOnceOnCsvStorage.failed = False
     make_stock("SKU-1", on_hand=10)
     event_ids = _some_events(4)
     settled()
