@@ -263,6 +263,18 @@ def _unlease(lease: _Lease) -> None:
     )
 
 
+def _unlease_claimed_ahead(ahead: Future[_Lease | None]) -> None:
+    # A claim that failed changed nothing (its transaction rolled back); its error must not hide the
+    # caller's, which is why we are here.
+    try:
+        unused = ahead.result()
+    except Exception:
+        logger.exception("export: the claim run ahead failed")
+        return
+    if unused is not None:
+        _unlease(unused)
+
+
 def _leases(*, batch_size: int, max_batches: int) -> Iterator[_Lease]:
     """The leases of one run, in order. On PostgreSQL the next claim runs one batch ahead on a
     connection of its own: claiming is database work and writing files is Python work, so on two
@@ -287,8 +299,8 @@ def _leases(*, batch_size: int, max_batches: int) -> Iterator[_Lease]:
                 yield lease
         finally:
             # The caller stopped early (its write failed): the lease claimed ahead goes back at once.
-            if ahead is not None and (unused := ahead.result()) is not None:
-                _unlease(unused)
+            if ahead is not None:
+                _unlease_claimed_ahead(ahead)
 
 
 def events_export(*, batch_size: int | None = None, max_batches: int = 20) -> list[ExportBatch]:

@@ -2,6 +2,7 @@
 (except `reservation.rejected`, written after the rollback of a refused attempt)."""
 
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -123,9 +124,9 @@ def events_record_expired(
             f"{insert_from} FROM {RESERVATION_TABLE} WHERE {membership} ORDER BY expires_at, reservation_id",
             [*event_params, *id_params],
         )
-    per_sku: dict[str, list[int]] = {}
+    units: Counter[str] = Counter()
+    holds: Counter[str] = Counter()
     for _, _, sku, quantity, *_ in rows:
-        units_and_count = per_sku.setdefault(sku, [0, 0])
-        units_and_count[0] += quantity
-        units_and_count[1] += 1
-    return [(sku, units, count) for sku, (units, count) in per_sku.items()]
+        units[sku] += quantity
+        holds[sku] += 1
+    return [(sku, units[sku], holds[sku]) for sku in units]
